@@ -1,0 +1,43 @@
+# Tollgate: the two commands a new user needs are `make run` and `make test`.
+
+GO          ?= go
+BIN         := bin/tollgate
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GO_FILES     = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
+
+.PHONY: all build run test fmt-check vet staticcheck rego-test go-test clean
+
+all: build
+
+## build: compile bin/tollgate
+build:
+	$(GO) build -o $(BIN) ./cmd/tollgate
+
+## run: start `tollgate serve` on the quickstart config in examples/
+run: build
+	$(BIN) serve --config examples/config.yaml
+
+## test: formatting, vet, staticcheck, Rego tests (100% coverage), Go tests with -race
+test: fmt-check vet staticcheck rego-test go-test
+
+fmt-check:
+	@unformatted="$$(gofmt -l $(GO_FILES))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) tool opa fmt --fail --list policies/ >/dev/null || { echo "opa fmt needed in policies/"; exit 1; }
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+rego-test:
+	$(GO) tool opa test --verbose policies/
+	$(GO) tool opa test --coverage --threshold 100 policies/ >/dev/null || \
+		{ echo "Rego tests must cover every line of policies/ (run: go tool opa test --coverage policies/)"; exit 1; }
+
+go-test:
+	$(GO) test -race -count=1 ./...
+
+clean:
+	rm -rf bin

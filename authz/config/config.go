@@ -1,0 +1,142 @@
+// Package config loads and validates Tollgate's YAML configuration file.
+//
+// The file is strict: an unknown key is an error that names the key and its line.
+// Every field has a safe default, set in code before the file is decoded, so a key the
+// file leaves out keeps its default and a key it sets (even to zero) overrides it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of `tollgate serve`.
+type Config struct {
+	// GRPC is the listener of the ext_authz v3 service, gRPC health and reflection.
+	GRPC Listener `yaml:"grpc"`
+	// HTTP is the listener of /healthz and /readyz.
+	HTTP Listener `yaml:"http"`
+	// Issuers are the token issuers whose access tokens Tollgate accepts.
+	Issuers []Issuer `yaml:"issuers"`
+	// Policies is the directory of .rego files; files ending in _test.rego are not served.
+	Policies string `yaml:"policies"`
+	// Data is the YAML or JSON file of APIs, applications and subscriptions.
+	Data string `yaml:"data"`
+	// TokenCache bounds the cache of verified tokens.
+	TokenCache TokenCache `yaml:"token_cache"`
+	// Log selects the log level, format and which decisions are logged.
+	Log Log `yaml:"log"`
+	// ShutdownTimeout bounds how long in-flight checks may drain on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Listener is a network address to listen on, host:port.
+type Listener struct {
+	Address string `yaml:"address"`
+}
+
+// TokenCache configures the cache of verified tokens, keyed by the token's SHA-256.
+type TokenCache struct {
+	// Size is the most tokens kept; 0 turns the cache off.
+	Size int `yaml:"size"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is json or text.
+	Format string `yaml:"format"`
+	// Decisions is which decisions are logged: all, denies or none.
+	Decisions string `yaml:"decisions"`
+}
+
+// Default returns the configuration used for every key a file leaves out.
+func Default() Config {
+	return Config{
+		GRPC:            Listener{Address: ":9191"},
+		HTTP:            Listener{Address: ":8080"},
+		TokenCache:      TokenCache{Size: 10000},
+		Log:             Log{Level: "info", Format: "json", Decisions: "denies"},
+		ShutdownTimeout: 15 * time.Second,
+	}
+}
+
+// Load reads, decodes and validates the configuration file at path. Relative paths in
+// the file (policies, data, jwks_file) are resolved against the file's directory.
+func Load(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.resolvePaths(filepath.Dir(path))
+	return cfg, nil
+}
+
+// Parse decodes and validates a configuration document. Relative paths stay relative.
+func Parse(raw []byte) (*Config, error) {
+	cfg := Default()
+	if err := DecodeStrict(raw, &cfg); err != nil {
+		return nil, err
+	}
+	for i := range cfg.Issuers {
+		cfg.Issuers[i].applyDefaults()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// DecodeStrict decodes one YAML (or JSON) document into out, refusing unknown keys and
+// trailing documents. Its errors name the line, and the key where one is unknown.
+func DecodeStrict(raw []byte, out any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("the document is empty")
+		}
+		return friendlyYAMLError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document; expected one")
+	}
+	return nil
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// friendlyYAMLError turns yaml.v3's Go-flavoured messages into ones about keys.
+func friendlyYAMLError(err error) error {
+	msg := unknownField.ReplaceAllString(err.Error(), `unknown key "$1"`)
+	return errors.New(msg)
+}
+
+func (c *Config) resolvePaths(dir string) {
+	c.Policies = resolve(dir, c.Policies)
+	c.Data = resolve(dir, c.Data)
+	for i := range c.Issuers {
+		c.Issuers[i].JWKSFile = resolve(dir, c.Issuers[i].JWKSFile)
+	}
+}
+
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

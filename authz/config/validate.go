@@ -1,0 +1,83 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+)
+
+// Validate checks every field and returns all problems at once, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
+	}
+	add("grpc.address", checkAddress(c.GRPC.Address))
+	add("http.address", checkAddress(c.HTTP.Address))
+	if c.Policies == "" {
+		errs = append(errs, errors.New("policies: is required (a directory of .rego files)"))
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("data: is required (a YAML or JSON data file)"))
+	}
+	if len(c.Issuers) == 0 {
+		errs = append(errs, errors.New("issuers: at least one issuer is required"))
+	}
+	names := map[string]int{}
+	iss := map[string]int{}
+	for i := range c.Issuers {
+		is := &c.Issuers[i]
+		prefix := fmt.Sprintf("issuers[%d]", i)
+		for _, err := range is.validate() {
+			errs = append(errs, fmt.Errorf("%s.%w", prefix, err))
+		}
+		if j, dup := names[is.Name]; dup && is.Name != "" {
+			errs = append(errs, fmt.Errorf("%s.name: %q is also the name of issuers[%d]", prefix, is.Name, j))
+		}
+		if j, dup := iss[is.Issuer]; dup && is.Issuer != "" {
+			errs = append(errs, fmt.Errorf("%s.issuer: %q is also the issuer of issuers[%d]", prefix, is.Issuer, j))
+		}
+		names[is.Name], iss[is.Issuer] = i, i
+	}
+	if c.TokenCache.Size < 0 {
+		errs = append(errs, errors.New("token_cache.size: must be 0 (off) or more"))
+	}
+	add("log", c.Log.validate())
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must be positive, e.g. 15s"))
+	}
+	return errors.Join(errs...)
+}
+
+func checkAddress(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	return nil
+}
+
+func (l Log) validate() error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(l.Level)); err != nil {
+		return fmt.Errorf("level %q: use debug, info, warn or error", l.Level)
+	}
+	if l.Format != "json" && l.Format != "text" {
+		return fmt.Errorf("format %q: use json or text", l.Format)
+	}
+	switch l.Decisions {
+	case "all", "denies", "none":
+	default:
+		return fmt.Errorf("decisions %q: use all, denies or none", l.Decisions)
+	}
+	return nil
+}
+
+// SlogLevel returns the configured level; Validate has already checked it.
+func (l Log) SlogLevel() slog.Level {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(l.Level))
+	return lvl
+}

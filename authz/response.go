@@ -1,0 +1,213 @@
+package authz
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/tollgate/tollgate/authz/policy"
+)
+
+// IdentityHeaderPrefix marks the headers Tollgate sets for the backend. A client's own
+// copies are always removed, so the backend can trust every one it sees.
+const IdentityHeaderPrefix = "x-tollgate-"
+
+// response turns a decision into Envoy's CheckResponse. It fails only when the policy
+// returned headers Envoy would refuse.
+func response(d policy.Decision, decisionID string, reqHeaders map[string]string) (*authv3.CheckResponse, error) {
+	headers, err := headerOptions(d.Headers)
+	if err != nil {
+		return nil, fmt.Errorf("decision.headers: %w", err)
+	}
+	respHeaders, err := headerOptions(d.ResponseHeadersToAdd)
+	if err != nil {
+		return nil, fmt.Errorf("decision.response_headers_to_add: %w", err)
+	}
+	meta, err := metadata(d, decisionID)
+	if err != nil {
+		return nil, err
+	}
+	if d.Allowed {
+		return &authv3.CheckResponse{
+			Status: &status.Status{Code: int32(codes.OK)},
+			HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
+				Headers:              headers,
+				HeadersToRemove:      headersToRemove(d, reqHeaders),
+				ResponseHeadersToAdd: respHeaders,
+			}},
+			DynamicMetadata: meta,
+		}, nil
+	}
+	body := d.Body
+	if body == "" {
+		body = errorBody(d)
+		if _, set := d.Headers["content-type"]; !set {
+			headers = append(headers, header("content-type", "application/json"))
+		}
+	}
+	code := statusOf(d)
+	return &authv3.CheckResponse{
+		Status: &status.Status{Code: int32(grpcCode(code)), Message: d.Reason},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(code)},
+			Headers: headers,
+			Body:    body,
+		}},
+		DynamicMetadata: meta,
+	}, nil
+}
+
+// headersToRemove lists the policy's removals and every client-sent x-tollgate-*
+// header the decision does not set itself.
+func headersToRemove(d policy.Decision, reqHeaders map[string]string) []string {
+	remove := d.RequestHeadersToRemove
+	for name := range reqHeaders {
+		if !strings.HasPrefix(name, IdentityHeaderPrefix) {
+			continue
+		}
+		if _, set := d.Headers[name]; !set {
+			remove = append(remove, name)
+		}
+	}
+	return remove
+}
+
+func headerOptions(h map[string]string) ([]*corev3.HeaderValueOption, error) {
+	if len(h) == 0 {
+		return nil, nil
+	}
+	out := make([]*corev3.HeaderValueOption, 0, len(h))
+	for k, v := range h {
+		if err := validHeader(k, v); err != nil {
+			return nil, err
+		}
+		out = append(out, header(strings.ToLower(k), v))
+	}
+	return out, nil
+}
+
+func header(k, v string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{
+		Header:       &corev3.HeaderValue{Key: k, Value: v},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	}
+}
+
+// validHeader refuses what Envoy would reject: names that are not RFC 9110 tokens, and
+// values with CR, LF or NUL.
+func validHeader(k, v string) error {
+	if k == "" {
+		return fmt.Errorf("empty header name")
+	}
+	for i := 0; i < len(k); i++ {
+		if !isTokenChar(k[i]) {
+			return fmt.Errorf("header name %q is not a token", k)
+		}
+	}
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("header %q has CR, LF or NUL in its value", k)
+	}
+	return nil
+}
+
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// errorBody is the JSON body of a deny: {"error": CODE, "error_description": TEXT}.
+func errorBody(d policy.Decision) string {
+	reason := d.Reason
+	if reason == "" {
+		reason = "access_denied"
+	}
+	b, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{reason, d.Description})
+	return string(b)
+}
+
+// statusOf is the HTTP status of a deny; a policy that names none denies with 403.
+func statusOf(d policy.Decision) int {
+	if d.HTTPStatus == 0 {
+		return http.StatusForbidden
+	}
+	return d.HTTPStatus
+}
+
+// grpcCode maps a deny's HTTP status to the CheckResponse status code.
+func grpcCode(httpStatus int) codes.Code {
+	switch {
+	case httpStatus == http.StatusBadRequest:
+		return codes.InvalidArgument
+	case httpStatus == http.StatusUnauthorized:
+		return codes.Unauthenticated
+	case httpStatus == http.StatusNotFound:
+		return codes.NotFound
+	case httpStatus == http.StatusTooManyRequests:
+		return codes.ResourceExhausted
+	case httpStatus == http.StatusServiceUnavailable:
+		return codes.Unavailable
+	case httpStatus >= 500:
+		return codes.Internal
+	}
+	return codes.PermissionDenied
+}
+
+// metadata is the dynamic metadata Envoy attaches to the request (for access logs and
+// later filters): the policy's own, plus decision_id and reason.
+func metadata(d policy.Decision, decisionID string) (*structpb.Struct, error) {
+	m := make(map[string]any, len(d.DynamicMetadata)+2)
+	for k, v := range d.DynamicMetadata {
+		m[k] = jsonToStruct(v)
+	}
+	m["decision_id"] = decisionID
+	if d.Reason != "" {
+		m["reason"] = d.Reason
+	}
+	s, err := structpb.NewStruct(m)
+	if err != nil {
+		return nil, fmt.Errorf("decision.dynamic_metadata: %w", err)
+	}
+	return s, nil
+}
+
+// jsonToStruct converts OPA's json.Number values, which structpb does not know.
+func jsonToStruct(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = jsonToStruct(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = jsonToStruct(x)
+		}
+		return out
+	}
+	return v
+}
+
+// newDecisionID returns a random 128-bit id, hex-encoded.
+func newDecisionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,141 @@
+// Package service runs Tollgate's listeners: the ext_authz gRPC server (with gRPC
+// health and reflection) and the HTTP server of /healthz and /readyz. It owns their
+// lifecycle, including draining in-flight checks on shutdown.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/tollgate/tollgate/authz"
+	"github.com/tollgate/tollgate/authz/config"
+)
+
+// Service is a running Tollgate.
+type Service struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	stop   context.CancelFunc // ends the key sets' background refreshes
+	grpc   *grpc.Server
+	health *health.Server
+	http   *http.Server
+	grpcLn net.Listener
+	httpLn net.Listener
+	wg     sync.WaitGroup
+	errs   chan error
+}
+
+// New loads the policies, data and issuers of cfg and prepares the servers; nothing
+// listens until Start.
+func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
+	ctx, stop := context.WithCancel(context.Background())
+	st, err := authz.LoadState(ctx, cfg, log)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: log, stop: stop, health: health.NewServer(), errs: make(chan error, 2)}
+	s.grpc = grpc.NewServer(
+		// Envoy keeps long-lived connections and pings them; accept its pings.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	authv3.RegisterAuthorizationServer(s.grpc, authz.NewServer(st, log, cfg.Log.Decisions))
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       time.Minute,
+	}
+	return s, nil
+}
+
+// Start listens on the configured addresses and serves in the background.
+func (s *Service) Start() error {
+	var err error
+	if s.grpcLn, err = net.Listen("tcp", s.cfg.GRPC.Address); err != nil {
+		return fmt.Errorf("grpc listener: %w", err)
+	}
+	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP.Address); err != nil {
+		_ = s.grpcLn.Close()
+		return fmt.Errorf("http listener: %w", err)
+	}
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.grpc.Serve(s.grpcLn); err != nil {
+			s.errs <- fmt.Errorf("grpc server: %w", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errs <- fmt.Errorf("http server: %w", err)
+		}
+	}()
+	s.log.Info("tollgate serving", "grpc", s.grpcLn.Addr().String(), "http", s.httpLn.Addr().String())
+	return nil
+}
+
+// GRPCAddr is the address the gRPC server listens on.
+func (s *Service) GRPCAddr() string { return s.grpcLn.Addr().String() }
+
+// HTTPAddr is the address the HTTP server listens on.
+func (s *Service) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// Errors reports a listener that stopped serving on its own.
+func (s *Service) Errors() <-chan error { return s.errs }
+
+// Shutdown reports NOT_SERVING, stops accepting, and waits for in-flight checks until
+// ctx ends; then it closes what is left.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	httpErr := s.http.Shutdown(ctx)
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		err = fmt.Errorf("shutdown: in-flight checks cut off: %w", ctx.Err())
+	}
+	s.wg.Wait()
+	s.stop()
+	return errors.Join(err, httpErr)
+}
+
+func (s *Service) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, "ready")
+	})
+	return mux
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}

@@ -1,0 +1,75 @@
+package token
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// cacheShards spreads the cache over independent locks, so concurrent checks rarely
+// wait on each other.
+const cacheShards = 64
+
+// evictScan bounds the entries a full shard looks at to find one to evict.
+const evictScan = 8
+
+// cache maps a token's SHA-256 to its verified identity until the token expires. It
+// holds at most about size entries.
+type cache struct {
+	shards   [cacheShards]shard
+	perShard int
+}
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]*Identity
+}
+
+func newCache(size int) *cache {
+	c := &cache{perShard: max(1, (size+cacheShards-1)/cacheShards)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[[sha256.Size]byte]*Identity)
+	}
+	return c
+}
+
+func (c *cache) get(key [sha256.Size]byte, now time.Time) *Identity {
+	s := &c.shards[key[0]%cacheShards]
+	s.mu.RLock()
+	id := s.m[key]
+	s.mu.RUnlock()
+	if id == nil || !now.Before(id.Expiry) {
+		return nil
+	}
+	return id
+}
+
+// put stores an identity; a full shard first drops an expired entry among a few, or
+// else an arbitrary one (Go's map order is random).
+func (c *cache) put(key [sha256.Size]byte, id *Identity) {
+	s := &c.shards[key[0]%cacheShards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= c.perShard {
+		s.evictOne(time.Now())
+	}
+	s.m[key] = id
+}
+
+func (s *shard) evictOne(now time.Time) {
+	var victim [sha256.Size]byte
+	n := 0
+	for k, id := range s.m {
+		if !now.Before(id.Expiry) {
+			delete(s.m, k)
+			return
+		}
+		if n == 0 {
+			victim = k
+		}
+		if n++; n == evictScan {
+			break
+		}
+	}
+	delete(s.m, victim)
+}

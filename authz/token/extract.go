@@ -1,0 +1,74 @@
+package token
+
+import "strings"
+
+// Extract returns the bearer token of an Authorization header value (RFC 6750 section
+// 2.1; the scheme is case-insensitive). It returns "" and nil when the request carries
+// no bearer token, and an invalid_request Error when the header is malformed or the
+// request carries more than one credential: Envoy joins repeated headers with ",", and a
+// token in the query as well counts as a second credential (RFC 6750 section 3.1).
+// queryToken reports an access_token query parameter, which is never accepted.
+func Extract(authorization string, queryToken bool) (string, *Error) {
+	v := strings.Trim(authorization, " \t")
+	scheme, rest, _ := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, "bearer") {
+		switch {
+		case hasBearerPart(v):
+			return "", ErrMultipleCredentials
+		case queryToken:
+			return "", ErrTokenInQuery
+		}
+		return "", nil
+	}
+	if queryToken {
+		return "", ErrMultipleCredentials
+	}
+	tok := strings.TrimLeft(rest, " ")
+	if strings.IndexByte(tok, ',') >= 0 {
+		return "", ErrMultipleCredentials
+	}
+	if !isB64Token(tok) {
+		return "", ErrMalformedHeader
+	}
+	return tok, nil
+}
+
+// hasBearerPart reports a Bearer credential after a comma, as in "Basic x, Bearer y".
+func hasBearerPart(v string) bool {
+	for {
+		i := strings.IndexByte(v, ',')
+		if i < 0 {
+			return false
+		}
+		v = strings.TrimLeft(v[i+1:], " \t")
+		if len(v) >= 6 && strings.EqualFold(v[:6], "bearer") && (len(v) == 6 || v[6] == ' ') {
+			return true
+		}
+	}
+}
+
+// isB64Token reports whether s is RFC 6750's b64token: 1*( ALPHA / DIGIT / "-" / "." /
+// "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	if s == "" {
+		return false
+	}
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			continue
+		}
+		break
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}

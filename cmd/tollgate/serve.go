@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/tollgate/tollgate/authz/config"
+	"github.com/tollgate/tollgate/authz/service"
+)
+
+func runServe(args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("config", "tollgate.yaml", "the configuration `file`")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate serve:", err)
+		return exitUsage
+	}
+	log := newLogger(cfg.Log, stderr)
+	if err := serve(cfg, log); err != nil {
+		log.Error("tollgate stopped", "error", err)
+		return 1
+	}
+	return exitOK
+}
+
+// serve runs until SIGTERM or SIGINT, then drains in-flight checks.
+func serve(cfg *config.Config, log *slog.Logger) error {
+	svc, err := service.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down; draining in-flight checks", "timeout", cfg.ShutdownTimeout)
+	case runErr = <-svc.Errors():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := svc.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown", "error", err)
+	}
+	return runErr
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
