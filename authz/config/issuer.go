@@ -110,7 +110,7 @@ func checkJWKSURI(raw string) error {
 	default:
 		return fmt.Errorf("%q: scheme must be https", raw)
 	}
-	if u.Host == "" {
+	if u.Hostname() == "" {
 		return fmt.Errorf("%q has no host", raw)
 	}
 	return nil

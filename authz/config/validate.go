@@ -59,9 +59,10 @@ func checkAddress(addr string) error {
 	return nil
 }
 
+var levels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
 func (l Log) validate() error {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(l.Level)); err != nil {
+	if _, ok := levels[l.Level]; !ok {
 		return fmt.Errorf("level %q: use debug, info, warn or error", l.Level)
 	}
 	if l.Format != "json" && l.Format != "text" {
@@ -77,7 +78,5 @@ func (l Log) validate() error {
 
 // SlogLevel returns the configured level; Validate has already checked it.
 func (l Log) SlogLevel() slog.Level {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(l.Level))
-	return lvl
+	return levels[l.Level]
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,7 +39,7 @@ func Load(ctx context.Context, dir string, data map[string]any) (*Engine, error)
 }
 
 // Files returns the names of the policy files the engine was compiled from.
-func (e *Engine) Files() []string { return e.files }
+func (e *Engine) Files() []string { return slices.Clone(e.files) }
 
 func readModules(dir string) (map[string]string, error) {
 	entries, err := os.ReadDir(dir)
@@ -48,7 +49,7 @@ func readModules(dir string) (map[string]string, error) {
 	modules := map[string]string{}
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".rego") || strings.HasSuffix(name, "_test.rego") {
+		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".rego") || strings.HasSuffix(name, "_test.rego") {
 			continue
 		}
 		path := filepath.Join(dir, name)
@@ -64,52 +65,46 @@ func readModules(dir string) (map[string]string, error) {
 	return modules, nil
 }
 
-func compile(ctx context.Context, modules map[string]string, data map[string]any) (*Engine, error) {
-	opts := []func(*rego.Rego){
-		rego.Query(Query),
-		rego.Store(inmem.NewFromObject(map[string]any{"tollgate": data})),
-		// A builtin that fails (a bad sprintf, say) must fail the evaluation, so the
-		// check denies, rather than leave a rule undefined and skip a deny.
-		rego.StrictBuiltinErrors(true),
-	}
-	files := make([]string, 0, len(modules))
-	decision := false
-	for path, src := range modules {
+func compile(ctx context.Context, sources map[string]string, data map[string]any) (*Engine, error) {
+	modules := make(map[string]*ast.Module, len(sources))
+	files := make([]string, 0, len(sources))
+	for path, src := range sources {
 		m, err := ast.ParseModuleWithOpts(path, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
 			return nil, fmt.Errorf("parse policy: %w", err)
 		}
-		decision = decision || definesDecision(m)
-		opts = append(opts, rego.ParsedModule(m))
+		modules[path] = m
 		files = append(files, path)
 	}
 	sort.Strings(files)
+	compiler := ast.NewCompiler()
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+	}
 	// Without the decision rule every check would be undefined, and so denied: never
 	// what an author meant.
-	if !decision {
-		return nil, errors.New("policies: no file defines " + Query)
+	if len(compiler.GetRules(ast.MustParseRef(Query))) == 0 {
+		return nil, errors.New("policies: no rule defines " + Query)
 	}
-	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	pq, err := rego.New(
+		rego.Query(Query),
+		rego.Compiler(compiler),
+		rego.Store(inmem.NewFromObject(map[string]any{"tollgate": data})),
+		// A builtin that fails (to_number("x"), say) must fail the evaluation, so the
+		// check denies, rather than leave a rule undefined and skip a deny.
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("compile policies: %w", err)
+		return nil, fmt.Errorf("prepare policies: %w", err)
 	}
 	return &Engine{query: pq, files: files}, nil
 }
 
-func definesDecision(m *ast.Module) bool {
-	if m.Package.Path.String() != "data.tollgate.authz" {
-		return false
-	}
-	for _, r := range m.Rules {
-		if r.Head.Ref().String() == "decision" {
-			return true
-		}
-	}
-	return false
-}
-
 // Eval evaluates the decision for one input document.
 func (e *Engine) Eval(ctx context.Context, input ast.Value) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("evaluate %s: %w", Query, err)
+	}
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", Query, err)

@@ -58,6 +58,10 @@ func Compile(apis []API) (*Router, error) {
 	var errs []error
 	for i, a := range apis {
 		where := fmt.Sprintf("apis[%d] %q", i, a.Name)
+		if _, dup := r.byName[a.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s: another API has this name", where))
+			continue
+		}
 		compiled, err := compileAPI(a, where)
 		if err != nil {
 			errs = append(errs, err)

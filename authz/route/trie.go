@@ -57,7 +57,8 @@ func (n *node) insert(segs []segment, l *leaf) *leaf {
 }
 
 // match walks a normalised path from byte offset i (at a '/' or the end) and returns
-// the most specific leaf with the values of its parameters appended to vals.
+// the most specific leaf with the values of its parameters appended to vals. A * needs
+// a non-empty rest: "/docs/" does not match "/docs/*".
 func (n *node) match(path string, i int, vals []string) (*leaf, []string) {
 	if i >= len(path) || path == "/" {
 		return n.leaf, vals
@@ -80,7 +81,7 @@ func (n *node) match(path string, i int, vals []string) (*leaf, []string) {
 			return l, v
 		}
 	}
-	if n.wildcard != nil && len(vals) < maxParams {
+	if n.wildcard != nil && start < len(path) && len(vals) < maxParams {
 		return n.wildcard, append(vals, path[start:])
 	}
 	return nil, vals

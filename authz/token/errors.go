@@ -40,6 +40,7 @@ var (
 	ErrNotYetValid    = invalidToken("token_not_yet_valid", "the access token is not valid yet (nbf)")
 	ErrIssuedInFuture = invalidToken("issued_in_future", "the access token was issued in the future (iat)")
 	ErrNoExpiry       = invalidToken("missing_expiry", "the access token has no expiry (exp)")
+	ErrTimeClaim      = invalidToken("invalid_claim", "a time claim (exp, nbf or iat) is not a number")
 	ErrAudience       = invalidToken("wrong_audience", "the token audience (aud) is not accepted")
 	ErrType           = invalidToken("bad_type", "the token type (typ) is not an access token type")
 	ErrCritical       = invalidToken("critical_header", "the token has a critical header (crit) that is not supported")

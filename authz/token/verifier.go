@@ -143,10 +143,11 @@ func (v *Verifier) classify(err error, tok *jwt.Token) *Error {
 		return ErrNotYetValid
 	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return ErrIssuedInFuture
+	case errors.Is(err, jwt.ErrTokenInvalidClaims):
+		return ErrTimeClaim
 	}
 	return ErrMalformed
 }
-
 
 func headerString(h map[string]any, name string) string {
 	s, _ := h[name].(string)
