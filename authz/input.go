@@ -56,7 +56,7 @@ func headersOf(h *authv3.AttributeContext_HttpRequest) map[string]string {
 // queryHasToken reports an access_token query parameter (RFC 6750 section 2.3).
 func (r request) queryHasToken() bool {
 	_, q, ok := strings.Cut(r.http.GetPath(), "?")
-	if !ok || !strings.Contains(q, "access_token") {
+	if !ok || !strings.Contains(q, "access") && !strings.Contains(q, "%") {
 		return false
 	}
 	values, _ := url.ParseQuery(q)

@@ -22,6 +22,10 @@ import (
 // copies are always removed, so the backend can trust every one it sees.
 const IdentityHeaderPrefix = "x-tollgate-"
 
+// DecisionIDHeader carries the decision_id on a deny, so a client's report of a refused
+// call can be matched with the server's log.
+const DecisionIDHeader = "x-tollgate-decision-id"
+
 // response turns a decision into Envoy's CheckResponse. It fails only when the policy
 // returned headers Envoy would refuse.
 func response(d policy.Decision, decisionID string, reqHeaders map[string]string) (*authv3.CheckResponse, error) {
@@ -55,6 +59,7 @@ func response(d policy.Decision, decisionID string, reqHeaders map[string]string
 			headers = append(headers, header("content-type", "application/json"))
 		}
 	}
+	headers = append(headers, header(DecisionIDHeader, decisionID))
 	code := statusOf(d)
 	return &authv3.CheckResponse{
 		Status: &status.Status{Code: int32(grpcCode(code)), Message: d.Reason},

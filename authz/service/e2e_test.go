@@ -260,8 +260,8 @@ func assertDenied(t *testing.T, resp *authv3.CheckResponse, want deny) {
 	if body.Error != want.reason || !strings.Contains(body.Description, want.describe) {
 		t.Errorf("body %s; want error %q, description with %q", d.GetBody(), want.reason, want.describe)
 	}
-	if resp.GetDynamicMetadata().GetFields()["decision_id"].GetStringValue() == "" {
-		t.Error("no decision_id in dynamic metadata")
+	if id := resp.GetDynamicMetadata().GetFields()["decision_id"].GetStringValue(); id == "" || headers["x-tollgate-decision-id"] != id {
+		t.Errorf("decision_id %q in dynamic metadata, %q in the deny's headers; want the same, not empty", id, headers["x-tollgate-decision-id"])
 	}
 }
 
