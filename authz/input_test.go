@@ -41,8 +41,8 @@ func richRequest(t *testing.T) *authv3.CheckRequest {
 			Time: timestamppb.New(time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC)),
 			Http: &authv3.AttributeContext_HttpRequest{
 				Id: "7", Method: "POST", Path: "/orders?x=1&x=2&y", Host: "api.acme.test", Scheme: "https",
-				Headers:  map[string]string{":path": "/orders?x=1&x=2&y", "content-type": "application/json"},
-				Size:     17, Protocol: "HTTP/2", Body: `{"qty": 2}`, RawBody: []byte{0, 1, 2},
+				Headers: map[string]string{":path": "/orders?x=1&x=2&y", "content-type": "application/json"},
+				Size:    17, Protocol: "HTTP/2", Body: `{"qty": 2}`, RawBody: []byte{0, 1, 2},
 				Fragment: "f", Query: "x=1",
 			},
 		},
