@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Decision is the value of data.tollgate.authz.decision: OPA-Envoy's decision object,
@@ -98,7 +99,8 @@ func optString(m map[string]any, name string) (string, error) {
 	return s, nil
 }
 
-// headerMap reads {name: value}; a value may be a list, sent as one comma-joined value.
+// headerMap reads {name: value} with names lower-cased, as Envoy reports request
+// headers; a value may be a list, sent as one comma-joined value.
 func headerMap(m map[string]any, name string) (map[string]string, error) {
 	v, present := m[name]
 	if !present {
@@ -110,6 +112,7 @@ func headerMap(m map[string]any, name string) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(obj))
 	for k, val := range obj {
+		k = strings.ToLower(k)
 		switch val := val.(type) {
 		case string:
 			out[k] = val

@@ -56,6 +56,8 @@ func TestParseDecision(t *testing.T) {
 		{"header empty list", obj("headers", map[string]any{"vary": []any{}}),
 			Decision{Headers: map[string]string{"vary": ""}}},
 		{"empty headers", obj("headers", map[string]any{}), Decision{Headers: map[string]string{}}},
+		{"header names lower-cased", obj("headers", map[string]any{"X-Tollgate-Api": "a"}),
+			Decision{Headers: map[string]string{"x-tollgate-api": "a"}}},
 		{"lowest status", obj("http_status", json.Number("200")), Decision{HTTPStatus: 200}},
 		{"highest status", obj("http_status", json.Number("599")), Decision{HTTPStatus: 599}},
 		{"null status is 0", obj("http_status", nil), Decision{}},
