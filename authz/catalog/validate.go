@@ -41,13 +41,7 @@ func (c *Catalog) validateAPIs() []error {
 	seen := map[string]int{}
 	for i, a := range c.APIs {
 		where := fmt.Sprintf("apis[%d] %q", i, a.Name)
-		if !namePattern.MatchString(a.Name) {
-			errs = append(errs, fmt.Errorf("%s: name must be 1-128 letters, digits, '.', '_' or '-'", where))
-		}
-		if j, dup := seen[a.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s: name is also used by apis[%d]", where, j))
-		}
-		seen[a.Name] = i
+		errs = append(errs, checkName(where, "apis", a.Name, i, seen)...)
 		for _, h := range a.Hosts {
 			if !hostPattern.MatchString(h) {
 				errs = append(errs, fmt.Errorf("%s: host %q must be a lowercase host name without port", where, h))
@@ -62,6 +56,20 @@ func (c *Catalog) validateAPIs() []error {
 			}
 		}
 	}
+	return errs
+}
+
+// checkName checks the name of entry i of a list and records it in seen, reporting an
+// earlier entry with the same name.
+func checkName(where, list, name string, i int, seen map[string]int) []error {
+	var errs []error
+	if !namePattern.MatchString(name) {
+		errs = append(errs, fmt.Errorf("%s: name must be 1-128 letters, digits, '.', '_' or '-'", where))
+	}
+	if j, dup := seen[name]; dup {
+		errs = append(errs, fmt.Errorf("%s: name is also used by %s[%d]", where, list, j))
+	}
+	seen[name] = i
 	return errs
 }
 
@@ -93,13 +101,7 @@ func (c *Catalog) validateApplications(issuers []string) []error {
 	bound := map[[2]string]string{}
 	for i, app := range c.Applications {
 		where := fmt.Sprintf("applications[%d] %q", i, app.Name)
-		if !namePattern.MatchString(app.Name) {
-			errs = append(errs, fmt.Errorf("%s: name must be 1-128 letters, digits, '.', '_' or '-'", where))
-		}
-		if j, dup := seen[app.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s: name is also used by applications[%d]", where, j))
-		}
-		seen[app.Name] = i
+		errs = append(errs, checkName(where, "applications", app.Name, i, seen)...)
 		for j, b := range app.ClientIDs {
 			at := fmt.Sprintf("%s: client_ids[%d]", where, j)
 			if !slices.Contains(issuers, b.Issuer) {
