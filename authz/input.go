@@ -39,16 +39,28 @@ func headersOf(h *authv3.AttributeContext_HttpRequest) map[string]string {
 		return h.GetHeaders()
 	}
 	out := make(map[string]string, len(h.GetHeaderMap().GetHeaders()))
+	var repeated map[string][]string
 	for _, hv := range h.GetHeaderMap().GetHeaders() {
 		k := strings.ToLower(hv.GetKey())
 		v := hv.GetValue()
 		if v == "" {
 			v = string(hv.GetRawValue())
 		}
-		if prev, ok := out[k]; ok {
-			v = prev + "," + v
+		prev, seen := out[k]
+		if !seen {
+			out[k] = v
+			continue
 		}
-		out[k] = v
+		if repeated == nil {
+			repeated = map[string][]string{}
+		}
+		if repeated[k] == nil {
+			repeated[k] = []string{prev}
+		}
+		repeated[k] = append(repeated[k], v)
+	}
+	for k, vs := range repeated {
+		out[k] = strings.Join(vs, ",")
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -72,19 +73,49 @@ func response(d policy.Decision, decisionID string, reqHeaders map[string]string
 	}, nil
 }
 
-// headersToRemove lists the policy's removals and every client-sent x-tollgate-*
-// header the decision does not set itself.
+// identityHeaders are the headers the shipped policy sets for the backend. Each one a
+// decision does not set is removed even when Envoy did not report the client's copy
+// (an allowed_headers list, or Istio's includeRequestHeadersInCheck, hides it).
+var identityHeaders = []string{
+	"x-tollgate-api", "x-tollgate-application", "x-tollgate-client-id",
+	"x-tollgate-issuer", "x-tollgate-scopes", "x-tollgate-subject",
+}
+
+// headersToRemove lists the policy's removals, the identity headers the decision does
+// not set, and every client-sent x-tollgate-* header (also spelled with underscores,
+// which CGI-style backends read as the same name) the decision does not set.
 func headersToRemove(d policy.Decision, reqHeaders map[string]string) []string {
 	remove := d.RequestHeadersToRemove
-	for name := range reqHeaders {
-		if !strings.HasPrefix(name, IdentityHeaderPrefix) {
-			continue
-		}
+	for _, name := range identityHeaders {
 		if _, set := d.Headers[name]; !set {
 			remove = append(remove, name)
 		}
 	}
+	for name := range reqHeaders {
+		if _, set := d.Headers[name]; set || !isIdentityHeader(name) || slices.Contains(identityHeaders, name) {
+			continue
+		}
+		remove = append(remove, name)
+	}
 	return remove
+}
+
+// isIdentityHeader reports a name starting x-tollgate-, with any of its dashes written
+// as underscores.
+func isIdentityHeader(name string) bool {
+	if len(name) <= len(IdentityHeaderPrefix) {
+		return false
+	}
+	for i := 0; i < len(IdentityHeaderPrefix); i++ {
+		c := name[i]
+		if c == '_' {
+			c = '-'
+		}
+		if c != IdentityHeaderPrefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func headerOptions(h map[string]string) ([]*corev3.HeaderValueOption, error) {

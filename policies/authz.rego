@@ -160,6 +160,9 @@ identity_headers["x-tollgate-application"] := binding.application if not public
 
 identity_headers["x-tollgate-client-id"] := input.token.client_id if not public
 
-identity_headers["x-tollgate-subject"] := input.token.subject if not public
+identity_headers["x-tollgate-subject"] := input.token.subject if {
+	not public
+	input.token.subject != ""
+}
 
 identity_headers["x-tollgate-scopes"] := concat(" ", input.token.scopes) if not public

@@ -196,6 +196,12 @@ test_allow_sets_identity_headers if {
 	}
 }
 
+test_allow_with_empty_subject_omits_header if {
+	d := decide({"route": get_order.route, "token": object.union(get_order.token, {"subject": ""})})
+	d.allowed == true
+	not d.headers["x-tollgate-subject"]
+}
+
 test_allow_without_subject_omits_header if {
 	d := decide({"route": get_order.route, "token": object.remove(get_order.token, ["subject"])})
 	d.allowed == true

@@ -104,7 +104,7 @@ func checkJWKSURI(raw string) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !IsLoopback(u.Hostname()) {
 			return fmt.Errorf("%q: http is allowed only on loopback; use https", raw)
 		}
 	default:
@@ -116,7 +116,8 @@ func checkJWKSURI(raw string) error {
 	return nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports a host name or IP that stays on this machine.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

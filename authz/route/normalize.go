@@ -6,11 +6,13 @@ package route
 
 import (
 	"errors"
+	"slices"
 	"strings"
 )
 
 // ErrInvalidPath is returned for a path that no normalisation can make safe to match:
-// not absolute, a bad or NUL percent-encoding, a control character or a backslash.
+// not absolute, a bad or NUL percent-encoding, a control character, a backslash, or a
+// dot segment with parameters ("..;x"), which servlet containers resolve as "..".
 var ErrInvalidPath = errors.New("invalid request path")
 
 // Normalize returns the path part of an HTTP :path in normal form (RFC 3986 section 6):
@@ -31,6 +33,13 @@ func Normalize(raw string) (string, error) {
 	}
 	if !strings.Contains(clean, "//") && !strings.Contains(clean, "/.") {
 		return clean, nil
+	}
+	if strings.Contains(clean, ";") {
+		for _, seg := range strings.Split(clean, "/") {
+			if isDotWithParams(seg) {
+				return "", ErrInvalidPath
+			}
+		}
 	}
 	return removeDotSegments(clean), nil
 }
@@ -78,26 +87,31 @@ func decodeUnreserved(p string) (string, error) {
 	return b.String(), nil
 }
 
-// removeDotSegments merges empty segments and resolves "." and ".." (RFC 3986 section
-// 5.2.4). A trailing slash, or a trailing dot segment, leaves a trailing slash.
+// removeDotSegments resolves "." and ".." (RFC 3986 section 5.2.4) and then merges
+// empty segments, in Envoy's order: "/a//../b" is "/a/b", as Envoy's normalize_path
+// leaves it before merge_slashes. A trailing slash, or a trailing dot segment, leaves a
+// trailing slash.
 func removeDotSegments(p string) string {
 	segs := strings.Split(p[1:], "/")
-	out := segs[:0]
-	trailing := false
-	for _, s := range segs {
-		trailing = false
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
 		switch s {
-		case "", ".":
-			trailing = true
+		case ".":
 		case "..":
 			if len(out) > 0 {
 				out = out[:len(out)-1]
 			}
-			trailing = true
 		default:
 			out = append(out, s)
+			continue
+		}
+		if last {
+			out = append(out, "")
 		}
 	}
+	trailing := len(out) > 0 && out[len(out)-1] == ""
+	out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
 	if len(out) == 0 {
 		return "/"
 	}
@@ -106,6 +120,13 @@ func removeDotSegments(p string) string {
 		res += "/"
 	}
 	return res
+}
+
+// isDotWithParams reports a segment such as "..;x" or ".;": servlet containers drop
+// the ";…" and then resolve the dots, so the backend would see another path.
+func isDotWithParams(seg string) bool {
+	name, _, ok := strings.Cut(seg, ";")
+	return ok && (name == "." || name == "..")
 }
 
 const upperHex = "0123456789ABCDEF"

@@ -43,6 +43,13 @@ func TestNormalize(t *testing.T) {
 		{"three dots kept", "/a/.../b", "/a/.../b"},
 
 		{"double slash", "/a//b", "/a/b"},
+		{"dot-dot removes an empty segment first, as Envoy does", "/a//../b", "/a/b"},
+		{"dot-dot over an empty segment stays in its API", "/orders/X//../docs/y", "/orders/X/docs/y"},
+		{"dot-dot with parameters", "/orders/docs/..;/1", ""},
+		{"encoded dot-dot with parameters", "/orders/docs/%2e%2e;/pending", ""},
+		{"dot with parameters", "/a/.;x/b", ""},
+		{"parameters on a plain segment are kept", "/a/b;v=1/c", "/a/b;v=1/c"},
+		{"parameters after a dot-dot segment elsewhere", "/a/../b;x", "/b;x"},
 		{"leading double slash", "//a", "/a"},
 		{"many slashes", "/a///b////c", "/a/b/c"},
 		{"only slashes", "///", "/"},

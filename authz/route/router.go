@@ -43,6 +43,7 @@ type Match struct {
 type Router struct {
 	byName    map[string]*api
 	byContext map[string][]*api
+	depth     int // segments of the deepest context
 }
 
 type api struct {
@@ -71,6 +72,7 @@ func Compile(apis []API) (*Router, error) {
 			errs = append(errs, err)
 		}
 		r.byName[a.Name] = compiled
+		r.depth = max(r.depth, strings.Count(contextKey(a.Context), "/"))
 		ctx := contextKey(a.Context)
 		r.byContext[ctx] = append(r.byContext[ctx], compiled)
 	}
@@ -214,8 +216,8 @@ func (r *Router) pick(apiName, authority, path string) *api {
 		return r.byName[apiName]
 	}
 	host := hostOf(authority)
-	// Try contexts from the whole path down to "/" (the empty key).
-	for end := len(path); ; {
+	// Try contexts from the deepest one the path can hold down to "/" (the empty key).
+	for end := prefixEnd(path, r.depth); ; {
 		ctx := path[:end]
 		if ctx == "/" {
 			ctx = ""
@@ -231,6 +233,21 @@ func (r *Router) pick(apiName, authority, path string) *api {
 			end = 0
 		}
 	}
+}
+
+// prefixEnd returns the length of the path's first n segments.
+func prefixEnd(path string, n int) int {
+	if n == 0 {
+		return 0
+	}
+	for i := 1; i < len(path); i++ {
+		if path[i] == '/' {
+			if n--; n == 0 {
+				return i
+			}
+		}
+	}
+	return len(path)
 }
 
 // chooseHost prefers an API bound to the request's host over one that takes any host.

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -405,5 +406,46 @@ func TestMatchConcurrent(t *testing.T) {
 	}
 	for range 4 {
 		<-done
+	}
+}
+
+func TestPrefixEnd(t *testing.T) {
+	tests := []struct {
+		path string
+		n    int
+		want string
+	}{
+		{"/a/b/c", 0, ""},
+		{"/a/b/c", 1, "/a"},
+		{"/a/b/c", 2, "/a/b"},
+		{"/a/b/c", 3, "/a/b/c"},
+		{"/a/b/c", 9, "/a/b/c"},
+		{"/", 1, "/"},
+		{"/a/", 1, "/a"},
+	}
+	for _, tt := range tests {
+		if got := tt.path[:prefixEnd(tt.path, tt.n)]; got != tt.want {
+			t.Errorf("prefixEnd(%q, %d) -> %q; want %q", tt.path, tt.n, got, tt.want)
+		}
+	}
+}
+
+// A long path costs time linear in its length, not quadratic.
+func BenchmarkMatchLongPath(b *testing.B) {
+	var apis []API
+	for i := range 50 {
+		ctx := fmt.Sprintf("/api%d/v1", i)
+		apis = append(apis, API{Name: fmt.Sprintf("api%d", i), Context: ctx, Resources: []Resource{get("r", ctx+"/*")}})
+	}
+	r, err := Compile(apis)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := "/api7/v1" + strings.Repeat("/abcdefgh", 60000/9)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := r.Match("", "h", "GET", path); !ok {
+			b.Fatal("no match")
+		}
 	}
 }

@@ -13,8 +13,12 @@ const cacheShards = 64
 // evictScan bounds the entries a full shard looks at to find one to evict.
 const evictScan = 8
 
-// cache maps a token's SHA-256 to its verified identity until the token expires. It
-// holds at most about size entries.
+// cacheTTL bounds how long a verification is trusted without checking the signature
+// again, so a key the issuer withdraws stops verifying its tokens soon after.
+const cacheTTL = 5 * time.Minute
+
+// cache maps a token's SHA-256 to its verified identity until the token expires, or
+// cacheTTL has passed. It holds at most about size entries.
 type cache struct {
 	shards   [cacheShards]shard
 	perShard int
@@ -22,13 +26,18 @@ type cache struct {
 
 type shard struct {
 	mu sync.RWMutex
-	m  map[[sha256.Size]byte]*Identity
+	m  map[[sha256.Size]byte]entry
+}
+
+type entry struct {
+	id    *Identity
+	until time.Time
 }
 
 func newCache(size int) *cache {
 	c := &cache{perShard: max(1, (size+cacheShards-1)/cacheShards)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[[sha256.Size]byte]*Identity)
+		c.shards[i].m = make(map[[sha256.Size]byte]entry)
 	}
 	return c
 }
@@ -36,31 +45,35 @@ func newCache(size int) *cache {
 func (c *cache) get(key [sha256.Size]byte, now time.Time) *Identity {
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.RLock()
-	id := s.m[key]
+	e, ok := s.m[key]
 	s.mu.RUnlock()
-	if id == nil || !now.Before(id.Expiry) {
+	if !ok || !now.Before(e.until) {
 		return nil
 	}
-	return id
+	return e.id
 }
 
 // put stores an identity; a full shard first drops an expired entry among a few, or
 // else an arbitrary one (Go's map order is random).
-func (c *cache) put(key [sha256.Size]byte, id *Identity) {
+func (c *cache) put(key [sha256.Size]byte, id *Identity, now time.Time) {
+	until := now.Add(cacheTTL)
+	if id.Expiry.Before(until) {
+		until = id.Expiry
+	}
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.m) >= c.perShard {
-		s.evictOne(time.Now())
+		s.evictOne(now)
 	}
-	s.m[key] = id
+	s.m[key] = entry{id, until}
 }
 
 func (s *shard) evictOne(now time.Time) {
 	var victim [sha256.Size]byte
 	n := 0
-	for k, id := range s.m {
-		if !now.Before(id.Expiry) {
+	for k, e := range s.m {
+		if !now.Before(e.until) {
 			delete(s.m, k)
 			return
 		}

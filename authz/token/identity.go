@@ -107,7 +107,7 @@ func scopes(claims jwt.MapClaims, names []string) ([]string, *Error) {
 		}
 		switch v := v.(type) {
 		case string:
-			return strings.Fields(v), nil
+			return splitScope(v), nil
 		case []any:
 			out := make([]string, 0, len(v))
 			for _, item := range v {
@@ -123,6 +123,18 @@ func scopes(claims jwt.MapClaims, names []string) ([]string, *Error) {
 		}
 	}
 	return []string{}, nil
+}
+
+// splitScope splits a scope string on spaces, the only separator RFC 6749 section 3.3
+// allows; other whitespace stays inside a scope token (and matches no scope).
+func splitScope(s string) []string {
+	out := []string{}
+	for _, tok := range strings.Split(s, " ") {
+		if tok != "" {
+			out = append(out, tok)
+		}
+	}
+	return out
 }
 
 // headerSafe reports a value with no control characters, so it can travel in a header.

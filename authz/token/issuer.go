@@ -2,15 +2,23 @@ package token
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 
 	"github.com/tollgate/tollgate/authz/config"
@@ -36,6 +44,7 @@ type issuer struct {
 	clientIDClaims []string
 	scopeClaims    []string
 	keys           keyfunc.Keyfunc
+	storage        jwkset.Storage
 }
 
 func newIssuer(ctx context.Context, c config.Issuer, log *slog.Logger) (*issuer, error) {
@@ -61,6 +70,7 @@ func newIssuer(ctx context.Context, c config.Issuer, log *slog.Logger) (*issuer,
 		clientIDClaims: slices.Clone(c.ClientIDClaims),
 		scopeClaims:    slices.Clone(c.ScopeClaims),
 		keys:           kf,
+		storage:        storage,
 	}, nil
 }
 
@@ -88,10 +98,25 @@ func fileStorage(ctx context.Context, path string) (jwkset.Storage, error) {
 	return storage, nil
 }
 
+// jwksClient fetches key sets; it follows a redirect only to https (or to loopback,
+// where checkJWKSURI allows http), so a redirect cannot move the keys to plain http.
+var jwksClient = &http.Client{
+	CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
+		}
+		if req.URL.Scheme != "https" && !config.IsLoopback(req.URL.Hostname()) {
+			return fmt.Errorf("refusing redirect to %s: not https", req.URL.Redacted())
+		}
+		return nil
+	},
+}
+
 // httpStorage fetches the JWKS in the background. The server starts even when the
 // JWKS is unreachable: its tokens fail as unknown_key until a fetch succeeds.
 func httpStorage(ctx context.Context, c config.Issuer, log *slog.Logger) (jwkset.Storage, error) {
 	remote, err := jwkset.NewStorageFromHTTP(c.JWKSURI, jwkset.HTTPClientStorageOptions{
+		Client:                    jwksClient,
 		Ctx:                       ctx,
 		HTTPTimeout:               fetchTimeout,
 		NoErrorReturnFirstHTTPReq: true,
@@ -109,4 +134,51 @@ func httpStorage(ctx context.Context, c config.Issuer, log *slog.Logger) (jwkset
 		RateLimitWaitMax:  unknownKIDWaitMax,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDRefreshEvery), 1),
 	})
+}
+
+// key returns the key that verifies a token: the JWK its kid names, or, for a token
+// without kid, every signing key of the set that fits its algorithm.
+func (is *issuer) key(ctx context.Context, t *jwt.Token) (any, error) {
+	if _, ok := t.Header["kid"]; ok {
+		return is.keys.KeyfuncCtx(ctx)(t)
+	}
+	all, err := is.storage.KeyReadAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	alg := t.Method.Alg()
+	var set jwt.VerificationKeySet
+	for _, jwk := range all {
+		m := jwk.Marshal()
+		if !slices.Contains(signingUses, m.USE) || m.ALG != "" && m.ALG.String() != alg {
+			continue
+		}
+		if key := publicKey(jwk.Key()); fits(key, alg) {
+			set.Keys = append(set.Keys, key)
+		}
+	}
+	if len(set.Keys) == 0 {
+		return nil, ErrUnknownKey
+	}
+	return set, nil
+}
+
+func publicKey(k any) any {
+	if p, ok := k.(interface{ Public() crypto.PublicKey }); ok {
+		return p.Public()
+	}
+	return k
+}
+
+// fits reports a key of the type the JWS algorithm needs.
+func fits(key any, alg string) bool {
+	switch key.(type) {
+	case *rsa.PublicKey:
+		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
+	case *ecdsa.PublicKey:
+		return strings.HasPrefix(alg, "ES")
+	case ed25519.PublicKey:
+		return alg == "EdDSA"
+	}
+	return false
 }

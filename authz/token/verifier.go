@@ -72,7 +72,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, *Error) {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(key, id)
+		v.cache.put(key, id, v.now())
 	}
 	return id, nil
 }
@@ -92,7 +92,7 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*Identity, *Error) {
 		if !slices.Contains(is.algorithms, t.Method.Alg()) {
 			return nil, ErrAlgorithm
 		}
-		return is.keys.KeyfuncCtx(ctx)(t)
+		return is.key(ctx, t)
 	})
 	if err != nil {
 		return nil, v.classify(err, tok)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tollgate/tollgate/authz/config"
@@ -188,7 +189,7 @@ func TestErrorDescriptionsFitWWWAuthenticate(t *testing.T) {
 
 func TestCache(t *testing.T) {
 	ti := newTestIssuers(t, 100)
-	claims := tokentest.Claims(asgardeoIss, jwt.MapClaims{"client_id": "web", "exp": time.Now().Add(10 * time.Minute).Unix()})
+	claims := tokentest.Claims(asgardeoIss, jwt.MapClaims{"client_id": "web", "exp": time.Now().Add(cacheTTL + 10*time.Minute).Unix()})
 	tok := ti.asgardeo.Sign(t, claims, nil)
 	first, err := ti.verifier.Verify(context.Background(), tok)
 	if err != nil {
@@ -198,9 +199,15 @@ func TestCache(t *testing.T) {
 	if err != nil || second != first {
 		t.Fatalf("second Verify = %p, %v; want the cached identity %p", second, err, first)
 	}
+	// Past cacheTTL the signature is checked again.
+	ti.verifier.now = func() time.Time { return time.Now().Add(cacheTTL + time.Second) }
+	third, err := ti.verifier.Verify(context.Background(), tok)
+	if err != nil || third == first {
+		t.Fatalf("Verify after cacheTTL = %p, %v; want a fresh verification", third, err)
+	}
 	// Past the token's expiry the cached entry is not used: the token is verified again
 	// and refused.
-	ti.verifier.now = func() time.Time { return time.Now().Add(20 * time.Minute) }
+	ti.verifier.now = func() time.Time { return time.Now().Add(cacheTTL + 20*time.Minute) }
 	if _, err := ti.verifier.Verify(context.Background(), tok); err != ErrExpired {
 		t.Fatalf("Verify after expiry = %v; want %v", err, ErrExpired)
 	}
@@ -212,7 +219,7 @@ func TestCacheIsBounded(t *testing.T) {
 	for i := range 10000 {
 		var key [32]byte
 		key[0], key[1], key[2] = byte(i), byte(i>>8), byte(i>>16)
-		c.put(key, id)
+		c.put(key, id, time.Now())
 	}
 	n := 0
 	for i := range c.shards {
@@ -244,6 +251,41 @@ func BenchmarkVerify(b *testing.B) {
 				if _, err := v.Verify(context.Background(), tok); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// Keys published for encryption never verify a signature (RFC 7517 section 4.2), with
+// or without a kid in the token; nor do keys of another algorithm.
+func TestKeyUseAndAlgorithm(t *testing.T) {
+	sig := tokentest.NewRSAKey(t, "sig-1")
+	enc := tokentest.NewRSAKey(t, "enc-1")
+	enc.Use = jwkset.UseEnc
+	ec := tokentest.NewECKey(t, "ec-1")
+	jwks := tokentest.NewJWKS(t, sig, enc)
+	v, err := NewVerifier(context.Background(), []config.Issuer{{Name: "a", Issuer: stsIss, JWKSURI: jwks.URL(),
+		Algorithms: []string{"RS256", "ES256"}, ClientIDClaims: []string{"client_id"}, ScopeClaims: []string{"scope"}}}, 0, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := tokentest.Claims(stsIss, jwt.MapClaims{"client_id": "c"})
+	noKID := map[string]any{"kid": nil}
+	tests := []struct {
+		name  string
+		token string
+		want  *Error
+	}{
+		{"signing key by kid", sig.Sign(t, claims, nil), nil},
+		{"signing key without kid", sig.Sign(t, claims, noKID), nil},
+		{"encryption key by kid", enc.Sign(t, claims, nil), ErrSignature},
+		{"encryption key without kid", enc.Sign(t, claims, noKID), ErrSignature},
+		{"no key of the algorithm's type", ec.Sign(t, claims, noKID), ErrUnknownKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := v.Verify(context.Background(), tt.token); err != tt.want {
+				t.Errorf("Verify = %v; want %v", err, tt.want)
 			}
 		})
 	}

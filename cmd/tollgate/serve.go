@@ -32,23 +32,24 @@ func runServe(args []string, _, stderr io.Writer) int {
 	return exitOK
 }
 
-// serve runs until SIGTERM or SIGINT, then drains in-flight checks.
+// serve runs until SIGTERM or SIGINT, then drains in-flight checks. A second signal
+// during the drain stops the process at once.
 func serve(cfg *config.Config, log *slog.Logger) error {
 	svc, err := service.New(cfg, log)
 	if err != nil {
 		return err
 	}
-	if err := svc.Start(); err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down; draining in-flight checks", "timeout", cfg.ShutdownTimeout)
-	case runErr = <-svc.Errors():
+	runErr := svc.Start()
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down; draining in-flight checks", "timeout", cfg.ShutdownTimeout)
+		case runErr = <-svc.Errors():
+		}
 	}
+	stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := svc.Shutdown(shutdownCtx); err != nil {
