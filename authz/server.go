@@ -38,40 +38,39 @@ func NewServer(st *State, log *slog.Logger, decisions string) *Server {
 	return &Server{state: st, log: log, decisions: decisions}
 }
 
-// Check answers one ext_authz request. It never returns an error: every failure is a
-// deny that says why.
-func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+// Check answers one ext_authz request. It never returns an error: every failure,
+// a panic included, is a deny that says why.
+func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *authv3.CheckResponse, _ error) {
 	start := time.Now()
+	id := newDecisionID()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.ErrorContext(ctx, "check panicked; denying", "decision_id", id, "panic", p)
+			resp, _ = response(internalError, id, nil)
+		}
+	}()
 	r := newRequest(req)
 	o := s.decide(ctx, r)
-	o.id = newDecisionID()
-	resp, err := response(o.decision, o.id, r.headers)
+	resp, err := response(o.decision, id, r.headers)
 	if err != nil {
-		s.log.ErrorContext(ctx, "policy decision cannot be sent to Envoy; denying", "decision_id", o.id, "error", err)
+		s.log.ErrorContext(ctx, "policy decision cannot be sent to Envoy; denying", "decision_id", id, "error", err)
 		o.decision = internalError
-		resp, _ = response(o.decision, o.id, r.headers)
+		resp, _ = response(o.decision, id, r.headers)
 	}
-	s.logDecision(ctx, r, o, time.Since(start))
+	s.logDecision(ctx, r, id, o, time.Since(start))
 	return resp, nil
 }
 
 // outcome is a decision with what led to it, for the log.
 type outcome struct {
-	id       string
 	decision policy.Decision
 	match    route.Match
 	identity *token.Identity
 	tokenErr *token.Error
 }
 
-// decide runs the pipeline; a panic anywhere in it is recovered as a deny.
+// decide runs the pipeline: route, token, input, policy.
 func (s *Server) decide(ctx context.Context, r request) (o outcome) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.ErrorContext(ctx, "check panicked; denying", "panic", p)
-			o.decision = internalError
-		}
-	}()
 	st := s.state
 	m, routed := st.Router.Match(r.api, r.http.GetHost(), r.http.GetMethod(), r.http.GetPath())
 	o.match = m
@@ -104,13 +103,13 @@ var internalError = policy.Decision{
 	Description: "the authorization decision failed; see the server log",
 }
 
-func (s *Server) logDecision(ctx context.Context, r request, o outcome, took time.Duration) {
+func (s *Server) logDecision(ctx context.Context, r request, id string, o outcome, took time.Duration) {
 	allowed := o.decision.Allowed
 	if s.decisions == LogNone || s.decisions == LogDenies && allowed {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("decision_id", o.id),
+		slog.String("decision_id", id),
 		slog.Bool("allowed", allowed),
 		slog.String("reason", o.decision.Reason),
 		slog.String("method", r.http.GetMethod()),
