@@ -19,17 +19,26 @@ type request struct {
 	http    *authv3.AttributeContext_HttpRequest
 	headers map[string]string // lowercase names; repeated headers joined with ","
 	api     string            // context_extensions "api", if the route names one
+	url     *url.URL          // the parsed :path; nil when it does not parse
+	query   url.Values        // its query, parsed once for the token check and the input
 }
 
 func newRequest(req *authv3.CheckRequest) request {
 	attrs := req.GetAttributes()
 	h := attrs.GetRequest().GetHttp()
-	return request{
+	r := request{
 		check:   req,
 		http:    h,
 		headers: headersOf(h),
 		api:     attrs.GetContextExtensions()["api"],
 	}
+	if u, err := url.Parse(h.GetPath()); err == nil {
+		r.url = u
+		if u.RawQuery != "" {
+			r.query = u.Query()
+		}
+	}
+	return r
 }
 
 // headersOf returns the request headers; when Envoy sends them as header_map (its
@@ -67,12 +76,7 @@ func headersOf(h *authv3.AttributeContext_HttpRequest) map[string]string {
 
 // queryHasToken reports an access_token query parameter (RFC 6750 section 2.3).
 func (r request) queryHasToken() bool {
-	_, q, ok := strings.Cut(r.http.GetPath(), "?")
-	if !ok || !strings.Contains(q, "access") && !strings.Contains(q, "%") {
-		return false
-	}
-	values, _ := url.ParseQuery(q)
-	return values.Has("access_token")
+	return r.query.Has("access_token")
 }
 
 var versionTerm = ast.MustParseTerm(`{"encoding": "protojson", "ext_authz": "v3"}`)
@@ -81,7 +85,7 @@ var versionTerm = ast.MustParseTerm(`{"encoding": "protojson", "ext_authz": "v3"
 // protojson field names, parsed_path, parsed_query, parsed_body, version), plus
 // route (when a resource matched), and token or token_error.
 func input(r request, m route.Match, routed bool, id *token.Identity, terr *token.Error) ast.Value {
-	parsedPath, parsedQuery := parsePath(r.http.GetPath())
+	parsedPath, parsedQuery := parsePath(r.url, r.query)
 	body, truncated := parseBody(r.http, r.headers)
 	obj := ast.NewObject(
 		ast.Item(ast.StringTerm("attributes"), attributesTerm(r)),
@@ -122,9 +126,8 @@ func routeTerm(m route.Match) *ast.Term {
 
 // parsePath splits the path as OPA-Envoy does: url-decoded segments without the
 // leading slash, and the query as {name: [values]}.
-func parsePath(path string) (*ast.Term, *ast.Term) {
-	u, err := url.Parse(path)
-	if err != nil {
+func parsePath(u *url.URL, q url.Values) (*ast.Term, *ast.Term) {
+	if u == nil {
 		return ast.ArrayTerm(), ast.ObjectTerm()
 	}
 	segs := strings.Split(strings.TrimLeft(u.Path, "/"), "/")
@@ -133,14 +136,12 @@ func parsePath(path string) (*ast.Term, *ast.Term) {
 		terms[i] = ast.StringTerm(s)
 	}
 	query := ast.NewObject()
-	if u.RawQuery != "" {
-		for k, vs := range u.Query() {
-			vals := make([]*ast.Term, len(vs))
-			for i, v := range vs {
-				vals[i] = ast.StringTerm(v)
-			}
-			query.Insert(ast.StringTerm(k), ast.ArrayTerm(vals...))
+	for k, vs := range q {
+		vals := make([]*ast.Term, len(vs))
+		for i, v := range vs {
+			vals[i] = ast.StringTerm(v)
 		}
+		query.Insert(ast.StringTerm(k), ast.ArrayTerm(vals...))
 	}
 	return ast.ArrayTerm(terms...), ast.NewTerm(query)
 }

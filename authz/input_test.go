@@ -129,7 +129,9 @@ func TestParsePathLikeOPAEnvoy(t *testing.T) {
 		{"/%zz", `[]`, `{}`},
 	}
 	for _, tt := range tests {
-		segs, query := parsePath(tt.path)
+		r := newRequest(&authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+			Http: &authv3.AttributeContext_HttpRequest{Path: tt.path}}}})
+		segs, query := parsePath(r.url, r.query)
 		if segs.Value.Compare(ast.MustParseTerm(tt.segs).Value) != 0 || query.Value.Compare(ast.MustParseTerm(tt.query).Value) != 0 {
 			t.Errorf("parsePath(%q) = %v, %v; want %s, %s", tt.path, segs, query, tt.segs, tt.query)
 		}
@@ -160,7 +162,8 @@ func TestQueryHasToken(t *testing.T) {
 		"/a?b=1&access_token&c=2":  true,
 		"/a?access%5Ftoken=secret": true,
 	} {
-		r := request{http: &authv3.AttributeContext_HttpRequest{Path: path}}
+		r := newRequest(&authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+			Http: &authv3.AttributeContext_HttpRequest{Path: path}}}})
 		if got := r.queryHasToken(); got != want {
 			t.Errorf("queryHasToken(%q) = %v; want %v", path, got, want)
 		}

@@ -118,6 +118,8 @@ func isIdentityHeader(name string) bool {
 	return true
 }
 
+// headerOptions turns a decision's headers, whose names policy.Decision has already
+// lower-cased, into Envoy header options.
 func headerOptions(h map[string]string) ([]*corev3.HeaderValueOption, error) {
 	if len(h) == 0 {
 		return nil, nil
@@ -127,7 +129,7 @@ func headerOptions(h map[string]string) ([]*corev3.HeaderValueOption, error) {
 		if err := validHeader(k, v); err != nil {
 			return nil, err
 		}
-		out = append(out, header(strings.ToLower(k), v))
+		out = append(out, header(k, v))
 	}
 	return out, nil
 }
