@@ -36,6 +36,30 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// ShutdownTimeout bounds how long in-flight checks may drain on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Limits caps what a request may bring into a check.
+	Limits Limits `yaml:"limits"`
+	// Reload configures live reload of the policies, the data and this file.
+	Reload Reload `yaml:"reload"`
+}
+
+// Limits caps the size of what a check takes in; a request over a cap is denied with
+// 400 invalid_request before any policy runs, whatever its route.
+type Limits struct {
+	// MaxTokenBytes caps the bearer token's length.
+	MaxTokenBytes int `yaml:"max_token_bytes"`
+	// MaxHeaderBytes caps the request's header block: the sum of names and values.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxHeaders caps the number of request headers.
+	MaxHeaders int `yaml:"max_headers"`
+}
+
+// Reload configures live reload. SIGHUP always reloads.
+type Reload struct {
+	// Watch reloads when this file, the data file or a policy file changes.
+	Watch bool `yaml:"watch"`
+	// Debounce is how long to wait for more changes before reloading, so one edit
+	// (or one Kubernetes ConfigMap update) reloads once.
+	Debounce time.Duration `yaml:"debounce"`
 }
 
 // Listener is a network address to listen on, host:port.
@@ -67,11 +91,15 @@ func Default() Config {
 		TokenCache:      TokenCache{Size: 10000},
 		Log:             Log{Level: "info", Format: "json", Decisions: "denies"},
 		ShutdownTimeout: 15 * time.Second,
+		// Above Envoy's defaults (60 KiB of headers, 100 headers), so a request Envoy
+		// accepts is judged by the policy, while a hostile one is refused cheaply.
+		Limits: Limits{MaxTokenBytes: 16 << 10, MaxHeaderBytes: 96 << 10, MaxHeaders: 150},
+		Reload: Reload{Watch: true, Debounce: 250 * time.Millisecond},
 	}
 }
 
 // Load reads, decodes and validates the configuration file at path. Relative paths in
-// the file (policies, data, jwks_file) are resolved against the file's directory.
+// the file (policies, data, jwks_file, ca_file) are resolved against the file's directory.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -131,6 +159,7 @@ func (c *Config) resolvePaths(dir string) {
 	c.Data = resolve(dir, c.Data)
 	for i := range c.Issuers {
 		c.Issuers[i].JWKSFile = resolve(dir, c.Issuers[i].JWKSFile)
+		c.Issuers[i].CAFile = resolve(dir, c.Issuers[i].CAFile)
 	}
 }
 

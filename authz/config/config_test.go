@@ -40,16 +40,23 @@ func TestParseDefaults(t *testing.T) {
 		Policies: "policies",
 		Data:     "data.yaml",
 		Issuers: []Issuer{{
-			Name:           "demo",
-			Issuer:         "https://idp.test/token",
-			JWKSURI:        "https://idp.test/jwks",
-			Algorithms:     []string{"RS256"},
-			ClientIDClaims: []string{"client_id", "azp"},
-			ScopeClaims:    []string{"scope", "scp"},
+			Name:                      "demo",
+			Issuer:                    "https://idp.test/token",
+			JWKSURI:                   "https://idp.test/jwks",
+			Algorithms:                []string{"RS256"},
+			ClientIDClaims:            []string{"client_id", "azp"},
+			ScopeClaims:               []string{"scope", "scp"},
+			RefreshInterval:           time.Hour,
+			FetchTimeout:              10 * time.Second,
+			UnknownKIDRefreshInterval: 5 * time.Minute,
+			UnknownKIDWait:            200 * time.Millisecond,
+			MaxJWKSBytes:              1 << 20,
 		}},
 		TokenCache:      TokenCache{Size: 10000},
 		Log:             Log{Level: "info", Format: "json", Decisions: "denies"},
 		ShutdownTimeout: 15 * time.Second,
+		Limits:          Limits{MaxTokenBytes: 16384, MaxHeaderBytes: 98304, MaxHeaders: 150},
+		Reload:          Reload{Watch: true, Debounce: 250 * time.Millisecond},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Parse(minimal) =\n%+v\nwant\n%+v", *cfg, want)
@@ -74,6 +81,17 @@ func TestParseOverrides(t *testing.T) {
 			func(c *Config) bool { return c.ShutdownTimeout == 2*time.Minute }},
 		{"log text all", "log: {level: warn, format: text, decisions: all}\n",
 			func(c *Config) bool { return c.Log == Log{Level: "warn", Format: "text", Decisions: "all"} }},
+		{"limits", "limits: {max_token_bytes: 100, max_header_bytes: 200, max_headers: 3}\n",
+			func(c *Config) bool { return c.Limits == Limits{MaxTokenBytes: 100, MaxHeaderBytes: 200, MaxHeaders: 3} }},
+		{"reload", "reload: {watch: false, debounce: 1s}\n",
+			func(c *Config) bool { return c.Reload == Reload{Watch: false, Debounce: time.Second} }},
+		{"issuer defaults", "",
+			func(c *Config) bool {
+				is := c.Issuers[0]
+				return is.RefreshInterval == time.Hour && is.FetchTimeout == 10*time.Second &&
+					is.UnknownKIDRefreshInterval == 5*time.Minute && is.UnknownKIDWait == 200*time.Millisecond &&
+					is.MaxJWKSBytes == 1<<20
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,14 +103,21 @@ func TestParseOverrides(t *testing.T) {
 }
 
 func TestParseIssuerFields(t *testing.T) {
-	cfg := mustParse(t, doc("", iss(demo+", audiences: [api://orders], algorithms: [ES256, EdDSA], client_id_claims: [cid], scope_claims: [scp]")))
+	cfg := mustParse(t, doc("", iss(demo+", audiences: [api://orders], algorithms: [ES256, EdDSA], client_id_claims: [cid], scope_claims: [scp]"+
+		", refresh_interval: 10m, fetch_timeout: 3s, unknown_kid_refresh_interval: 1m, unknown_kid_wait: 50ms, ca_file: /etc/ca.pem, max_jwks_bytes: 4096")))
 	got := cfg.Issuers[0]
 	want := Issuer{
 		Name: "demo", Issuer: "https://idp.test/token", JWKSURI: "https://idp.test/jwks",
-		Audiences:      []string{"api://orders"},
-		Algorithms:     []string{"ES256", "EdDSA"},
-		ClientIDClaims: []string{"cid"},
-		ScopeClaims:    []string{"scp"},
+		Audiences:                 []string{"api://orders"},
+		Algorithms:                []string{"ES256", "EdDSA"},
+		ClientIDClaims:            []string{"cid"},
+		ScopeClaims:               []string{"scp"},
+		RefreshInterval:           10 * time.Minute,
+		FetchTimeout:              3 * time.Second,
+		UnknownKIDRefreshInterval: time.Minute,
+		UnknownKIDWait:            50 * time.Millisecond,
+		CAFile:                    "/etc/ca.pem",
+		MaxJWKSBytes:              4096,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("issuer = %+v, want %+v", got, want)
@@ -179,6 +204,15 @@ func TestParseErrors(t *testing.T) {
 		{"algorithm HS256", doc("", iss("name: a, issuer: i, jwks_file: j, algorithms: [RS256, HS256]")), []string{"issuers[0].algorithms", `"HS256"`}},
 		{"algorithm lowercase", doc("", iss("name: a, issuer: i, jwks_file: j, algorithms: [rs256]")), []string{"issuers[0].algorithms", `"rs256"`}},
 		{"empty algorithms", doc("", iss("name: a, issuer: i, jwks_file: j, algorithms: []")), []string{"issuers[0].algorithms", "at least one"}},
+		{"negative refresh_interval", doc("", iss(demo+", refresh_interval: -1m")), []string{"issuers[0].refresh_interval"}},
+		{"tiny refresh_interval", doc("", iss(demo+", refresh_interval: 10ms")), []string{"issuers[0].refresh_interval", "at least 1s"}},
+		{"negative fetch_timeout", doc("", iss(demo+", fetch_timeout: -1s")), []string{"issuers[0].fetch_timeout"}},
+		{"negative unknown_kid_wait", doc("", iss(demo+", unknown_kid_wait: -1s")), []string{"issuers[0].unknown_kid_wait"}},
+		{"negative max_jwks_bytes", doc("", iss(demo+", max_jwks_bytes: -1")), []string{"issuers[0].max_jwks_bytes"}},
+		{"ca_file with jwks_file", doc("", iss("name: a, issuer: i, jwks_file: j, ca_file: ca.pem")), []string{"issuers[0].ca_file"}},
+		{"zero max_headers", doc("limits: {max_headers: -2}\n"), []string{"limits.max_headers"}},
+		{"negative max_token_bytes", doc("limits: {max_token_bytes: -1}\n"), []string{"limits.max_token_bytes"}},
+		{"negative debounce", doc("reload: {debounce: -1s}\n"), []string{"reload.debounce"}},
 		{"empty client_id_claims", doc("", iss("name: a, issuer: i, jwks_file: j, client_id_claims: []")), []string{"issuers[0].client_id_claims"}},
 		{"empty scope_claims", doc("", iss("name: a, issuer: i, jwks_file: j, scope_claims: []")), []string{"issuers[0].scope_claims"}},
 		{"empty audience", doc("", iss("name: a, issuer: i, jwks_file: j, audiences: [\"\"]")), []string{"issuers[0].audiences"}},

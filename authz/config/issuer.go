@@ -2,10 +2,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
 	"slices"
+	"time"
 )
 
 // Issuer is one trusted token issuer: an external OIDC provider such as Asgardeo, or
@@ -27,7 +29,30 @@ type Issuer struct {
 	ClientIDClaims []string `yaml:"client_id_claims"`
 	// ScopeClaims are the claims tried in order for the scopes; the first present wins.
 	ScopeClaims []string `yaml:"scope_claims"`
+	// RefreshInterval is how often the JWKS is fetched again after a success.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// FetchTimeout bounds one JWKS fetch.
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// UnknownKIDRefreshInterval is the least time between two refreshes that a token
+	// with an unknown kid triggers; the first one is at once.
+	UnknownKIDRefreshInterval time.Duration `yaml:"unknown_kid_refresh_interval"`
+	// UnknownKIDWait is the longest a check waits for that refresh (less when the
+	// check's own deadline is sooner); the refresh itself goes on in the background.
+	UnknownKIDWait time.Duration `yaml:"unknown_kid_wait"`
+	// CAFile is a PEM bundle of CAs trusted for the JWKS endpoint, besides the system's.
+	CAFile string `yaml:"ca_file"`
+	// MaxJWKSBytes caps the size of a JWKS response; a larger one is refused.
+	MaxJWKSBytes int64 `yaml:"max_jwks_bytes"`
 }
+
+// Issuer defaults for the JWKS lifecycle.
+const (
+	DefaultRefreshInterval           = time.Hour
+	DefaultFetchTimeout              = 10 * time.Second
+	DefaultUnknownKIDRefreshInterval = 5 * time.Minute
+	DefaultUnknownKIDWait            = 200 * time.Millisecond
+	DefaultMaxJWKSBytes              = 1 << 20
+)
 
 // Algorithms Tollgate verifies: asymmetric only, so a leaked JWKS can never sign.
 var asymmetric = []string{
@@ -48,6 +73,19 @@ func (is *Issuer) applyDefaults() {
 	}
 	if is.ScopeClaims == nil {
 		is.ScopeClaims = []string{"scope", "scp"}
+	}
+	setDefault(&is.RefreshInterval, DefaultRefreshInterval)
+	setDefault(&is.FetchTimeout, DefaultFetchTimeout)
+	setDefault(&is.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
+	setDefault(&is.UnknownKIDWait, DefaultUnknownKIDWait)
+	setDefault(&is.MaxJWKSBytes, DefaultMaxJWKSBytes)
+}
+
+// setDefault sets a field the file left out (zero); a negative value stays, for
+// validate to refuse.
+func setDefault[T time.Duration | int64 | int](field *T, def T) {
+	if *field == 0 {
+		*field = def
 	}
 }
 
@@ -85,6 +123,26 @@ func (is *Issuer) validate() []error {
 	}
 	if len(is.ScopeClaims) == 0 {
 		bad("scope_claims", "must list at least one claim")
+	}
+	if is.JWKSFile != "" && is.CAFile != "" {
+		bad("ca_file", "applies to jwks_uri only")
+	}
+	positive := map[string]time.Duration{
+		"refresh_interval":             is.RefreshInterval,
+		"fetch_timeout":                is.FetchTimeout,
+		"unknown_kid_refresh_interval": is.UnknownKIDRefreshInterval,
+		"unknown_kid_wait":             is.UnknownKIDWait,
+	}
+	for _, field := range slices.Sorted(maps.Keys(positive)) {
+		if positive[field] < 0 {
+			bad(field, "must be positive, e.g. 1m")
+		}
+	}
+	if is.RefreshInterval > 0 && is.RefreshInterval < time.Second {
+		bad("refresh_interval", "must be at least 1s, so an issuer is not fetched in a loop")
+	}
+	if is.MaxJWKSBytes < 0 {
+		bad("max_jwks_bytes", "must be positive")
 	}
 	for _, a := range is.Audiences {
 		if a == "" {

@@ -49,6 +49,21 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must be positive, e.g. 15s"))
 	}
+	for _, l := range []struct {
+		field string
+		v     int
+	}{
+		{"limits.max_token_bytes", c.Limits.MaxTokenBytes},
+		{"limits.max_header_bytes", c.Limits.MaxHeaderBytes},
+		{"limits.max_headers", c.Limits.MaxHeaders},
+	} {
+		if l.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive", l.field))
+		}
+	}
+	if c.Reload.Debounce < 0 {
+		errs = append(errs, errors.New("reload.debounce: must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
