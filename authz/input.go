@@ -21,17 +21,24 @@ type request struct {
 	api     string            // context_extensions "api", if the route names one
 	url     *url.URL          // the parsed :path; nil when it does not parse
 	query   url.Values        // its query, parsed once for the token check and the input
+	size    headerSize        // of the header block as Envoy sent it
+}
+
+// headerSize measures a header block against the configured limits.
+type headerSize struct {
+	count int // header fields
+	bytes int // names and values
 }
 
 func newRequest(req *authv3.CheckRequest) request {
 	attrs := req.GetAttributes()
 	h := attrs.GetRequest().GetHttp()
 	r := request{
-		check:   req,
-		http:    h,
-		headers: headersOf(h),
-		api:     attrs.GetContextExtensions()["api"],
+		check: req,
+		http:  h,
+		api:   attrs.GetContextExtensions()["api"],
 	}
+	r.headers, r.size = headersOf(h)
 	if u, err := url.Parse(h.GetPath()); err == nil {
 		r.url = u
 		if u.RawQuery != "" {
@@ -41,13 +48,19 @@ func newRequest(req *authv3.CheckRequest) request {
 	return r
 }
 
-// headersOf returns the request headers; when Envoy sends them as header_map (its
-// encode_raw_headers option) they are merged into one map, as Envoy's headers field is.
-func headersOf(h *authv3.AttributeContext_HttpRequest) map[string]string {
+// headersOf returns the request headers and their size; when Envoy sends them as
+// header_map (its encode_raw_headers option) they are merged into one map, as Envoy's
+// headers field is.
+func headersOf(h *authv3.AttributeContext_HttpRequest) (map[string]string, headerSize) {
 	if len(h.GetHeaders()) > 0 || h.GetHeaderMap() == nil {
-		return h.GetHeaders()
+		size := headerSize{count: len(h.GetHeaders())}
+		for k, v := range h.GetHeaders() {
+			size.bytes += len(k) + len(v)
+		}
+		return h.GetHeaders(), size
 	}
 	out := make(map[string]string, len(h.GetHeaderMap().GetHeaders()))
+	size := headerSize{count: len(h.GetHeaderMap().GetHeaders())}
 	var repeated map[string][]string
 	for _, hv := range h.GetHeaderMap().GetHeaders() {
 		k := strings.ToLower(hv.GetKey())
@@ -55,6 +68,7 @@ func headersOf(h *authv3.AttributeContext_HttpRequest) map[string]string {
 		if v == "" {
 			v = string(hv.GetRawValue())
 		}
+		size.bytes += len(k) + len(v)
 		prev, seen := out[k]
 		if !seen {
 			out[k] = v
@@ -71,7 +85,7 @@ func headersOf(h *authv3.AttributeContext_HttpRequest) map[string]string {
 	for k, vs := range repeated {
 		out[k] = strings.Join(vs, ",")
 	}
-	return out
+	return out, size
 }
 
 // queryHasToken reports an access_token query parameter (RFC 6750 section 2.3).

@@ -144,9 +144,20 @@ func TestHeadersFromHeaderMap(t *testing.T) {
 		{Key: "authorization", RawValue: []byte("Bearer b")},
 		{Key: "x-one", Value: "1"},
 	}}}
-	got := headersOf(h)
+	got, size := headersOf(h)
 	if got["authorization"] != "Bearer a,Bearer b" || got["x-one"] != "1" || len(got) != 2 {
 		t.Errorf("headersOf = %v", got)
+	}
+	// The size is of the block as sent: three fields, names lower-cased.
+	if want := (headerSize{count: 3, bytes: 13 + 8 + 13 + 8 + 5 + 1}); size != want {
+		t.Errorf("headersOf size = %+v; want %+v", size, want)
+	}
+}
+
+func TestHeadersSize(t *testing.T) {
+	h := &authv3.AttributeContext_HttpRequest{Headers: map[string]string{":path": "/a", "x": "yz"}}
+	if _, size := headersOf(h); size != (headerSize{count: 2, bytes: 5 + 2 + 1 + 2}) {
+		t.Errorf("headersOf size = %+v", size)
 	}
 }
 

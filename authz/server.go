@@ -6,12 +6,16 @@ package authz
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/open-policy-agent/opa/v1/rego"
 
+	"github.com/tollgate/tollgate/authz/config"
 	"github.com/tollgate/tollgate/authz/policy"
 	"github.com/tollgate/tollgate/authz/route"
 	"github.com/tollgate/tollgate/authz/token"
@@ -24,10 +28,11 @@ const (
 	LogNone   = "none"
 )
 
-// Server implements envoy.service.auth.v3.Authorization.
+// Server implements envoy.service.auth.v3.Authorization. Its State is swapped whole
+// on reload; a check decides with the State it started with.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
-	state     *State
+	state     atomic.Pointer[State]
 	log       *slog.Logger
 	decisions string
 }
@@ -35,65 +40,117 @@ type Server struct {
 // NewServer returns a server that decides with st and logs decisions per decisions
 // (LogAll, LogDenies or LogNone).
 func NewServer(st *State, log *slog.Logger, decisions string) *Server {
-	return &Server{state: st, log: log, decisions: decisions}
+	s := &Server{log: log, decisions: decisions}
+	s.state.Store(st)
+	return s
 }
+
+// State returns the State checks decide with now.
+func (s *Server) State() *State { return s.state.Load() }
+
+// Swap makes st the State of every check that starts from now on, and returns the
+// previous one. Checks already running finish with the State they began with.
+func (s *Server) Swap(st *State) *State { return s.state.Swap(st) }
 
 // Check answers one ext_authz request. It never returns an error: every failure,
 // a panic included, is a deny that says why.
-func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *authv3.CheckResponse, _ error) {
+func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	e := s.Evaluate(ctx, req)
+	return e.Response, nil
+}
+
+// Evaluation is one check with what led to its decision: for the decision log, and
+// for `tollgate check`, which prints it.
+type Evaluation struct {
+	// ID is the decision ID, sent to Envoy in dynamic metadata and the deny headers.
+	ID string
+	// Response is what Envoy receives.
+	Response *authv3.CheckResponse
+	// Decision is the policy's decision (or Tollgate's own, when a limit or an
+	// internal error decided).
+	Decision policy.Decision
+	// Match is the API resource the request matched; Routed reports whether one did.
+	Match  route.Match
+	Routed bool
+	// Identity is the verified token; TokenError why the token was refused. Both are
+	// nil when the route is public or the request carries no token.
+	Identity   *token.Identity
+	TokenError *token.Error
+	// Took is the time the check took.
+	Took time.Duration
+}
+
+// Evaluate decides one request and logs the decision. opts reach the policy
+// evaluation, so a caller may trace it. It never fails: a panic is a deny.
+func (s *Server) Evaluate(ctx context.Context, req *authv3.CheckRequest, opts ...rego.EvalOption) (e Evaluation) {
 	start := time.Now()
-	id := newDecisionID()
+	e.ID = newDecisionID()
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.ErrorContext(ctx, "check panicked; denying", "decision_id", id, "panic", p)
-			resp, _ = response(internalError, id, nil)
+			s.log.ErrorContext(ctx, "check panicked; denying", "decision_id", e.ID, "panic", p)
+			e.Decision = internalError
+			e.Response, _ = response(internalError, e.ID, nil)
 		}
 	}()
 	r := newRequest(req)
-	o := s.decide(ctx, r)
-	resp, err := response(o.decision, id, r.headers)
-	if err != nil {
-		s.log.ErrorContext(ctx, "policy decision cannot be sent to Envoy; denying", "decision_id", id, "error", err)
-		o.decision = internalError
-		resp, _ = response(o.decision, id, r.headers)
+	s.decide(ctx, s.state.Load(), r, &e, opts)
+	var err error
+	if e.Response, err = response(e.Decision, e.ID, r.headers); err != nil {
+		s.log.ErrorContext(ctx, "policy decision cannot be sent to Envoy; denying", "decision_id", e.ID, "error", err)
+		e.Decision = internalError
+		e.Response, _ = response(e.Decision, e.ID, r.headers)
 	}
-	s.logDecision(ctx, r, id, o, time.Since(start))
-	return resp, nil
+	e.Took = time.Since(start)
+	s.logDecision(ctx, r, e)
+	return e
 }
 
-// outcome is a decision with what led to it, for the log.
-type outcome struct {
-	decision policy.Decision
-	match    route.Match
-	identity *token.Identity
-	tokenErr *token.Error
-}
-
-// decide runs the pipeline: route, token, input, policy.
-func (s *Server) decide(ctx context.Context, r request) (o outcome) {
-	st := s.state
-	m, routed := st.Router.Match(r.api, r.http.GetHost(), r.http.GetMethod(), r.http.GetPath())
-	o.match = m
-	if routed && !m.Public {
-		o.identity, o.tokenErr = s.authenticate(ctx, st.Verifier, r)
+// decide runs the pipeline: limits, route, token, input, policy.
+func (s *Server) decide(ctx context.Context, st *State, r request, e *Evaluation, opts []rego.EvalOption) {
+	if d, over := overLimits(r, st.Limits); over {
+		e.Decision = d
+		return
 	}
-	d, err := st.Policy.Eval(ctx, input(r, m, routed, o.identity, o.tokenErr))
+	e.Match, e.Routed = st.Router.Match(r.api, r.http.GetHost(), r.http.GetMethod(), r.http.GetPath())
+	if e.Routed && !e.Match.Public {
+		e.Identity, e.TokenError = authenticate(ctx, st, r)
+	}
+	d, err := st.Policy.Eval(ctx, input(r, e.Match, e.Routed, e.Identity, e.TokenError), opts...)
 	if err != nil {
-		s.log.ErrorContext(ctx, "policy evaluation failed; denying", "error", err)
+		s.log.ErrorContext(ctx, "policy evaluation failed; denying", "decision_id", e.ID, "error", err)
 		d = internalError
 	}
-	o.decision = d
-	return o
+	e.Decision = d
 }
 
 // authenticate takes the bearer token from the request and verifies it. Both results
 // are nil when the request carries no token.
-func (s *Server) authenticate(ctx context.Context, v *token.Verifier, r request) (*token.Identity, *token.Error) {
-	raw, terr := token.Extract(r.headers["authorization"], r.queryHasToken())
+func authenticate(ctx context.Context, st *State, r request) (*token.Identity, *token.Error) {
+	raw, terr := token.Extract(r.headers["authorization"], r.queryHasToken(), st.Limits.MaxTokenBytes)
 	if terr != nil || raw == "" {
 		return nil, terr
 	}
-	return v.Verify(ctx, raw)
+	return st.Verifier.Verify(ctx, raw)
+}
+
+// overLimits refuses a header block over the configured caps before it reaches the
+// router or the policy: it is hostile or broken, whatever its route.
+func overLimits(r request, l config.Limits) (policy.Decision, bool) {
+	var why string
+	switch {
+	case r.size.count > l.MaxHeaders:
+		why = fmt.Sprintf("the request has %d headers; at most %d are accepted", r.size.count, l.MaxHeaders)
+	case r.size.bytes > l.MaxHeaderBytes:
+		why = fmt.Sprintf("the request headers are %d bytes; at most %d are accepted", r.size.bytes, l.MaxHeaderBytes)
+	default:
+		return policy.Decision{}, false
+	}
+	return policy.Decision{
+		HTTPStatus:  400,
+		Reason:      token.CodeInvalidRequest,
+		Description: why,
+		Headers:     map[string]string{"www-authenticate": `Bearer error="invalid_request"`},
+	}, true
 }
 
 // internalError is the decision when the policy cannot decide.
@@ -103,31 +160,31 @@ var internalError = policy.Decision{
 	Description: "the authorization decision failed; see the server log",
 }
 
-func (s *Server) logDecision(ctx context.Context, r request, id string, o outcome, took time.Duration) {
-	allowed := o.decision.Allowed
+func (s *Server) logDecision(ctx context.Context, r request, e Evaluation) {
+	allowed := e.Decision.Allowed
 	if s.decisions == LogNone || s.decisions == LogDenies && allowed {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("decision_id", id),
+		slog.String("decision_id", e.ID),
 		slog.Bool("allowed", allowed),
-		slog.String("reason", o.decision.Reason),
+		slog.String("reason", e.Decision.Reason),
 		slog.String("method", r.http.GetMethod()),
 		slog.String("host", r.http.GetHost()),
 		slog.String("path", pathOnly(r.http.GetPath())),
-		slog.String("api", o.match.API),
-		slog.String("resource", o.match.Resource),
-		slog.Duration("took", took),
+		slog.String("api", e.Match.API),
+		slog.String("resource", e.Match.Resource),
+		slog.Duration("took", e.Took),
 	}
-	if o.identity != nil {
-		attrs = append(attrs, slog.String("issuer", o.identity.Issuer),
-			slog.String("client_id", o.identity.ClientID), slog.String("subject", o.identity.Subject))
+	if e.Identity != nil {
+		attrs = append(attrs, slog.String("issuer", e.Identity.Issuer),
+			slog.String("client_id", e.Identity.ClientID), slog.String("subject", e.Identity.Subject))
 	}
-	if o.tokenErr != nil {
-		attrs = append(attrs, slog.String("token_error", o.tokenErr.Reason))
+	if e.TokenError != nil {
+		attrs = append(attrs, slog.String("token_error", e.TokenError.Reason))
 	}
 	if !allowed {
-		attrs = append(attrs, slog.Int("status", statusOf(o.decision)), slog.String("description", o.decision.Description))
+		attrs = append(attrs, slog.Int("status", statusOf(e.Decision)), slog.String("description", e.Decision.Description))
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
 }

@@ -18,6 +18,7 @@ type State struct {
 	Router   *route.Router
 	Policy   *policy.Engine
 	Verifier *token.Verifier
+	Limits   config.Limits
 }
 
 // LoadState builds a State from the configuration: it loads and validates the data,
@@ -44,5 +45,5 @@ func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stat
 	if err != nil {
 		return nil, err
 	}
-	return &State{Router: router, Policy: engine, Verifier: verifier}, nil
+	return &State{Router: router, Policy: engine, Verifier: verifier, Limits: cfg.Limits}, nil
 }

@@ -100,12 +100,13 @@ func compile(ctx context.Context, sources map[string]string, data map[string]any
 	return &Engine{query: pq, files: files}, nil
 }
 
-// Eval evaluates the decision for one input document.
-func (e *Engine) Eval(ctx context.Context, input ast.Value) (Decision, error) {
+// Eval evaluates the decision for one input document. opts add to the evaluation,
+// a query tracer for instance.
+func (e *Engine) Eval(ctx context.Context, input ast.Value, opts ...rego.EvalOption) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", Query, err)
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := e.query.Eval(ctx, append(opts, rego.EvalParsedInput(input))...)
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", Query, err)
 	}

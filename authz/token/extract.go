@@ -7,8 +7,9 @@ import "strings"
 // no bearer token, and an invalid_request Error when the header is malformed or the
 // request carries more than one credential: Envoy joins repeated headers with ",", and a
 // token in the query as well counts as a second credential (RFC 6750 section 3.1).
-// queryToken reports an access_token query parameter, which is never accepted.
-func Extract(authorization string, queryToken bool) (string, *Error) {
+// queryToken reports an access_token query parameter, which is never accepted. A token
+// longer than maxBytes is refused unparsed, with invalid_request.
+func Extract(authorization string, queryToken bool, maxBytes int) (string, *Error) {
 	v := strings.Trim(authorization, " \t")
 	scheme, rest, _ := strings.Cut(v, " ")
 	if !strings.EqualFold(scheme, "bearer") {
@@ -24,6 +25,9 @@ func Extract(authorization string, queryToken bool) (string, *Error) {
 		return "", ErrMultipleCredentials
 	}
 	tok := strings.TrimLeft(rest, " ")
+	if len(tok) > maxBytes {
+		return "", ErrTokenTooLarge
+	}
 	if strings.IndexByte(tok, ',') >= 0 {
 		return "", ErrMultipleCredentials
 	}

@@ -1,6 +1,12 @@
 package token
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
+
+// testMaxToken is the token size cap of these tests.
+const testMaxToken = 64
 
 func TestExtract(t *testing.T) {
 	tests := []struct {
@@ -31,10 +37,12 @@ func TestExtract(t *testing.T) {
 		{name: "bearer and query token", header: "Bearer abc", queryToken: true, wantErr: ErrMultipleCredentials},
 		{name: "query token only", queryToken: true, wantErr: ErrTokenInQuery},
 		{name: "bearerx is another scheme", header: "Bearerx abc"},
+		{name: "token at the size cap", header: "Bearer " + strings.Repeat("a", testMaxToken), want: strings.Repeat("a", testMaxToken)},
+		{name: "token over the size cap", header: "Bearer " + strings.Repeat("a", testMaxToken+1), wantErr: ErrTokenTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Extract(tt.header, tt.queryToken)
+			got, err := Extract(tt.header, tt.queryToken, testMaxToken)
 			if got != tt.want || err != tt.wantErr {
 				t.Errorf("Extract(%q, %v) = %q, %v; want %q, %v", tt.header, tt.queryToken, got, err, tt.want, tt.wantErr)
 			}
@@ -47,14 +55,14 @@ func FuzzExtract(f *testing.F) {
 		f.Add(s, false)
 	}
 	f.Fuzz(func(t *testing.T, header string, query bool) {
-		tok, err := Extract(header, query)
+		tok, err := Extract(header, query, testMaxToken)
 		if err != nil {
 			if tok != "" || err.Code != CodeInvalidRequest {
 				t.Fatalf("Extract(%q) = %q, %v: an error must come with no token and invalid_request", header, tok, err)
 			}
 			return
 		}
-		if tok != "" && !isB64Token(tok) {
+		if tok != "" && (!isB64Token(tok) || len(tok) > testMaxToken) {
 			t.Fatalf("Extract(%q) = %q, which is not a b64token", header, tok)
 		}
 	})
