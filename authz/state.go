@@ -41,7 +41,7 @@ func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stat
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := token.NewVerifier(ctx, cfg.Issuers, cfg.TokenCache.Size, log)
+	verifier, err := token.NewVerifier(ctx, cfg.Issuers, cfg.TokenCache.Size, log, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -120,7 +120,7 @@ func Parse(raw []byte) (*Config, error) {
 		return nil, err
 	}
 	for i := range cfg.Issuers {
-		cfg.Issuers[i].applyDefaults()
+		cfg.Issuers[i].ApplyDefaults()
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -64,7 +64,8 @@ var asymmetric = []string{
 
 var issuerName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
-func (is *Issuer) applyDefaults() {
+// ApplyDefaults sets every field left out (nil or zero) to its default.
+func (is *Issuer) ApplyDefaults() {
 	if is.Algorithms == nil {
 		is.Algorithms = []string{"RS256"}
 	}

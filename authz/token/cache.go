@@ -29,9 +29,12 @@ type shard struct {
 	m  map[[sha256.Size]byte]entry
 }
 
+// entry is a verified token: its identity, and the issuer and key that verified it.
 type entry struct {
-	id    *Identity
-	until time.Time
+	id     *Identity
+	issuer *issuer
+	by     verifiedBy
+	until  time.Time
 }
 
 func newCache(size int) *cache {
@@ -42,23 +45,23 @@ func newCache(size int) *cache {
 	return c
 }
 
-func (c *cache) get(key [sha256.Size]byte, now time.Time) *Identity {
+func (c *cache) get(key [sha256.Size]byte, now time.Time) (entry, bool) {
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.RLock()
 	e, ok := s.m[key]
 	s.mu.RUnlock()
 	if !ok || !now.Before(e.until) {
-		return nil
+		return entry{}, false
 	}
-	return e.id
+	return e, true
 }
 
 // put stores an identity; a full shard first drops an expired entry among a few, or
 // else an arbitrary one (Go's map order is random).
-func (c *cache) put(key [sha256.Size]byte, id *Identity, now time.Time) {
-	until := now.Add(cacheTTL)
-	if id.Expiry.Before(until) {
-		until = id.Expiry
+func (c *cache) put(key [sha256.Size]byte, e entry, now time.Time) {
+	e.until = now.Add(cacheTTL)
+	if e.id.Expiry.Before(e.until) {
+		e.until = e.id.Expiry
 	}
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.Lock()
@@ -66,7 +69,7 @@ func (c *cache) put(key [sha256.Size]byte, id *Identity, now time.Time) {
 	if len(s.m) >= c.perShard {
 		s.evictOne(now)
 	}
-	s.m[key] = entry{id, until}
+	s.m[key] = e
 }
 
 func (s *shard) evictOne(now time.Time) {

@@ -6,36 +6,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"os"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/MicahParks/jwkset"
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/time/rate"
 
 	"github.com/tollgate/tollgate/authz/config"
 )
 
-// Key-set fetching defaults. [2 of 7] makes them configurable per issuer.
-const (
-	fetchTimeout           = 10 * time.Second
-	refreshInterval        = time.Hour
-	unknownKIDRefreshEvery = 5 * time.Minute
-	unknownKIDWaitMax      = 200 * time.Millisecond
-)
-
-// Keys with a "use" other than sig (or none) must not verify signatures (RFC 7517 4.2).
-var signingUses = []jwkset.USE{jwkset.UseSig, ""}
-
-// issuer is one trusted issuer with its key set.
+// issuer is one trusted issuer: how its tokens are read, and its key set.
 type issuer struct {
 	name           string
 	iss            string
@@ -43,25 +23,10 @@ type issuer struct {
 	audiences      []string
 	clientIDClaims []string
 	scopeClaims    []string
-	keys           keyfunc.Keyfunc
-	storage        jwkset.Storage
+	keys           *keySet
 }
 
-func newIssuer(ctx context.Context, c config.Issuer, log *slog.Logger) (*issuer, error) {
-	var storage jwkset.Storage
-	var err error
-	if c.JWKSFile != "" {
-		storage, err = fileStorage(ctx, c.JWKSFile)
-	} else {
-		storage, err = httpStorage(ctx, c, log)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("issuer %s: %w", c.Name, err)
-	}
-	kf, err := keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: storage, UseWhitelist: signingUses})
-	if err != nil {
-		return nil, fmt.Errorf("issuer %s: %w", c.Name, err)
-	}
+func newIssuer(c config.Issuer, ks *keySet) *issuer {
 	return &issuer{
 		name:           c.Name,
 		iss:            c.Issuer,
@@ -69,88 +34,55 @@ func newIssuer(ctx context.Context, c config.Issuer, log *slog.Logger) (*issuer,
 		audiences:      slices.Clone(c.Audiences),
 		clientIDClaims: slices.Clone(c.ClientIDClaims),
 		scopeClaims:    slices.Clone(c.ScopeClaims),
-		keys:           kf,
-		storage:        storage,
-	}, nil
+		keys:           ks,
+	}
 }
 
-// fileStorage loads a JWKS file once; a file without a usable key is an error.
-func fileStorage(ctx context.Context, path string) (jwkset.Storage, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read jwks_file: %w", err)
-	}
-	var set jwkset.JWKSMarshal
-	if err := json.Unmarshal(raw, &set); err != nil {
-		return nil, fmt.Errorf("jwks_file %s: not a JWK Set: %w", path, err)
-	}
-	storage, err := set.ToStorage()
-	if err != nil {
-		return nil, fmt.Errorf("jwks_file %s: %w", path, err)
-	}
-	keys, err := storage.KeyReadAll(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("jwks_file %s: %w", path, err)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("jwks_file %s: holds no usable key", path)
-	}
-	return storage, nil
-}
-
-// jwksClient fetches key sets; it follows a redirect only to https (or to loopback,
-// where checkJWKSURI allows http), so a redirect cannot move the keys to plain http.
-var jwksClient = &http.Client{
-	CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return errors.New("too many redirects")
-		}
-		if req.URL.Scheme != "https" && !config.IsLoopback(req.URL.Hostname()) {
-			return fmt.Errorf("refusing redirect to %s: not https", req.URL.Redacted())
-		}
-		return nil
-	},
-}
-
-// httpStorage fetches the JWKS in the background. The server starts even when the
-// JWKS is unreachable: its tokens fail as unknown_key until a fetch succeeds.
-func httpStorage(ctx context.Context, c config.Issuer, log *slog.Logger) (jwkset.Storage, error) {
-	remote, err := jwkset.NewStorageFromHTTP(c.JWKSURI, jwkset.HTTPClientStorageOptions{
-		Client:                    jwksClient,
-		Ctx:                       ctx,
-		HTTPTimeout:               fetchTimeout,
-		NoErrorReturnFirstHTTPReq: true,
-		RefreshInterval:           refreshInterval,
-		RefreshErrorHandler: func(ctx context.Context, err error) {
-			log.WarnContext(ctx, "JWKS fetch failed; keeping the last good key set",
-				"issuer", c.Name, "jwks_uri", c.JWKSURI, "error", err)
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("jwks_uri: %w", err)
-	}
-	return jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
-		HTTPURLs:          map[string]jwkset.Storage{c.JWKSURI: remote},
-		RateLimitWaitMax:  unknownKIDWaitMax,
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDRefreshEvery), 1),
-	})
+// verifiedBy records the key a token was verified with, so a cached verification
+// is dropped once that key leaves the issuer's set.
+type verifiedBy struct {
+	set *keys
+	kid string
+	key crypto.PublicKey
 }
 
 // key returns the key that verifies a token: the JWK its kid names, or, for a token
-// without kid, every signing key of the set that fits its algorithm.
-func (is *issuer) key(ctx context.Context, t *jwt.Token) (any, error) {
-	if _, ok := t.Header["kid"]; ok {
-		return is.keys.KeyfuncCtx(ctx)(t)
+// without kid, every signing key of the set that fits its algorithm. A kid the set
+// does not hold makes the key set refresh (rate-limited), and is looked up again.
+func (is *issuer) key(ctx context.Context, t *jwt.Token, by *verifiedBy) (any, error) {
+	k := is.keys.current()
+	key, err := is.lookup(ctx, k, t, by)
+	if err != ErrUnknownKey {
+		return key, err
 	}
-	all, err := is.storage.KeyReadAll(ctx)
-	if err != nil {
-		return nil, err
+	is.keys.refreshUnknown(ctx)
+	if k2 := is.keys.current(); k2 != k {
+		return is.lookup(ctx, k2, t, by)
+	}
+	return nil, ErrUnknownKey
+}
+
+func (is *issuer) lookup(ctx context.Context, k *keys, t *jwt.Token, by *verifiedBy) (any, error) {
+	if k == nil {
+		return nil, ErrUnknownKey
+	}
+	by.set = k
+	if kidAny, ok := t.Header["kid"]; ok {
+		kid, _ := kidAny.(string)
+		if _, ok := k.byID[kid]; !ok {
+			return nil, ErrUnknownKey
+		}
+		key, err := k.kf.KeyfuncCtx(ctx)(t)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSignature, err)
+		}
+		by.kid, by.key = kid, key
+		return key, nil
 	}
 	alg := t.Method.Alg()
 	var set jwt.VerificationKeySet
-	for _, jwk := range all {
-		m := jwk.Marshal()
-		if !slices.Contains(signingUses, m.USE) || m.ALG != "" && m.ALG.String() != alg {
+	for _, jwk := range k.all {
+		if a := jwk.Marshal().ALG; a != "" && a.String() != alg {
 			continue
 		}
 		if key := publicKey(jwk.Key()); fits(key, alg) {
@@ -163,11 +95,35 @@ func (is *issuer) key(ctx context.Context, t *jwt.Token) (any, error) {
 	return set, nil
 }
 
+// holds reports whether the key a token was verified with still verifies: the set is
+// the same, or the token's kid still names an equal key. A token without kid is
+// verified again whenever the set changes.
+func (is *issuer) holds(by verifiedBy) bool {
+	k := is.keys.current()
+	if k == by.set {
+		return true
+	}
+	if k == nil || by.kid == "" {
+		return false
+	}
+	key, ok := k.byID[by.kid]
+	eq, canCompare := key.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && canCompare && eq.Equal(by.key)
+}
+
 func publicKey(k any) any {
 	if p, ok := k.(interface{ Public() crypto.PublicKey }); ok {
 		return p.Public()
 	}
 	return k
+}
+
+func isAsymmetric(key any) bool {
+	switch key.(type) {
+	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+		return true
+	}
+	return false
 }
 
 // fits reports a key of the type the JWS algorithm needs.

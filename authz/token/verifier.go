@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tollgate/tollgate/authz/config"
@@ -19,30 +20,55 @@ import (
 const Leeway = 60 * time.Second
 
 // Verifier verifies access tokens from the configured issuers. It is safe for
-// concurrent use; verified tokens are cached by SHA-256 until they expire.
+// concurrent use; verified tokens are cached by SHA-256 until they expire, or until the
+// key that verified them leaves its issuer's set.
 type Verifier struct {
+	issuers []config.Issuer // as configured, defaults applied
 	byIss   map[string]*issuer
-	allowed []string // the union of the issuers' algorithms
+	sets    []*keySet // in the order of issuers
+	allowed []string  // the union of the issuers' algorithms
 	parser  *jwt.Parser
 	cache   *cache
+	size    int
 	now     func() time.Time
 }
 
-// NewVerifier builds a verifier for the issuers. ctx bounds the background refreshes
-// of remote key sets; cancel it to stop them. cacheSize 0 turns the cache off.
-func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, log *slog.Logger) (*Verifier, error) {
-	v := &Verifier{byIss: make(map[string]*issuer, len(issuers)), now: time.Now}
-	for _, c := range issuers {
-		is, err := newIssuer(ctx, c, log)
-		if err != nil {
-			return nil, err
+// NewVerifier builds a verifier for the issuers. ctx bounds the background fetches of
+// remote key sets; Close (or cancelling ctx) stops them. cacheSize 0 turns the cache
+// off. prev, when not nil, is the verifier this one replaces: its key sets whose
+// source is unchanged are kept, with their keys; when nothing changed, prev itself is
+// returned. Retire prev once the new verifier is in use.
+func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, log *slog.Logger, prev *Verifier) (*Verifier, error) {
+	v := &Verifier{byIss: make(map[string]*issuer, len(issuers)), size: cacheSize, now: time.Now}
+	old := map[keySource]*keySet{}
+	if prev != nil {
+		for _, ks := range prev.sets {
+			old[ks.src] = ks
 		}
+	}
+	reused := 0
+	for _, c := range issuers {
+		c.ApplyDefaults()
+		ks, fresh, err := keySetFor(ctx, c, old, log)
+		if err != nil {
+			v.Retire(prev)
+			return nil, fmt.Errorf("issuer %s: %w", c.Name, err)
+		}
+		if !fresh {
+			reused++
+		}
+		is := newIssuer(c, ks)
+		v.issuers = append(v.issuers, c)
+		v.sets = append(v.sets, ks)
 		v.byIss[is.iss] = is
 		for _, a := range is.algorithms {
 			if !slices.Contains(v.allowed, a) {
 				v.allowed = append(v.allowed, a)
 			}
 		}
+	}
+	if prev != nil && reused == len(prev.sets) && prev.size == cacheSize && reflect.DeepEqual(prev.issuers, v.issuers) {
+		return prev, nil
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(v.allowed),
@@ -58,28 +84,89 @@ func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, lo
 	return v, nil
 }
 
+// keySetFor returns the key set of c: the one in old with the same source, or a new
+// one (fresh).
+func keySetFor(ctx context.Context, c config.Issuer, old map[keySource]*keySet, log *slog.Logger) (*keySet, bool, error) {
+	src, err := newKeySource(c)
+	if err != nil {
+		return nil, false, err
+	}
+	if ks, ok := old[src]; ok {
+		return ks, false, nil
+	}
+	ks, err := newKeySet(ctx, src, log)
+	return ks, true, err
+}
+
+// Retire stops the background fetches of v's key sets that next does not use. next
+// may be nil, to stop them all.
+func (v *Verifier) Retire(next *Verifier) {
+	if v == nil || v == next {
+		return
+	}
+	for _, ks := range v.sets {
+		if next == nil || !slices.Contains(next.sets, ks) {
+			ks.close()
+		}
+	}
+}
+
+// Close stops every background fetch of the verifier's key sets.
+func (v *Verifier) Close() { v.Retire(nil) }
+
+// Status returns each issuer's key status, in the configured order.
+func (v *Verifier) Status() []Status {
+	out := make([]Status, len(v.sets))
+	for i, ks := range v.sets {
+		out[i] = ks.Status()
+	}
+	return out
+}
+
+// HasKeys reports whether at least one issuer has a usable key set.
+func (v *Verifier) HasKeys() bool {
+	for _, ks := range v.sets {
+		if ks.current() != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Ready waits until every issuer's first key-set fetch has ended, well or not, or
+// ctx ends. Checks do not need it; a command that checks one request at once does.
+func (v *Verifier) Ready(ctx context.Context) error {
+	for _, ks := range v.sets {
+		if err := ks.ready(ctx); err != nil {
+			return fmt.Errorf("issuer %s: key set not fetched yet: %w", ks.src.name, err)
+		}
+	}
+	return nil
+}
+
 // Verify checks a bearer token and returns its identity, or the reason it is refused.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, *Error) {
 	var key [sha256.Size]byte
 	if v.cache != nil {
 		key = sha256.Sum256([]byte(raw))
-		if id := v.cache.get(key, v.now()); id != nil {
-			return id, nil
+		if e, ok := v.cache.get(key, v.now()); ok && e.issuer.holds(e.by) {
+			return e.id, nil
 		}
 	}
-	id, err := v.verify(ctx, raw)
+	id, is, by, err := v.verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(key, id, v.now())
+		v.cache.put(key, entry{id: id, issuer: is, by: by}, v.now())
 	}
 	return id, nil
 }
 
-func (v *Verifier) verify(ctx context.Context, raw string) (*Identity, *Error) {
+func (v *Verifier) verify(ctx context.Context, raw string) (*Identity, *issuer, verifiedBy, *Error) {
 	claims := jwt.MapClaims{}
 	var is *issuer
+	var by verifiedBy
 	tok, err := v.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		iss, _ := claims["iss"].(string)
 		is = v.byIss[iss]
@@ -92,15 +179,16 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*Identity, *Error) {
 		if !slices.Contains(is.algorithms, t.Method.Alg()) {
 			return nil, ErrAlgorithm
 		}
-		return is.key(ctx, t)
+		return is.key(ctx, t, &by)
 	})
 	if err != nil {
-		return nil, v.classify(err, tok)
+		return nil, nil, by, v.classify(err, tok)
 	}
 	if e := is.checkClaims(claims); e != nil {
-		return nil, e
+		return nil, nil, by, e
 	}
-	return is.identity(claims)
+	id, e := is.identity(claims)
+	return id, is, by, e
 }
 
 // checkHeader accepts the typ values of RFC 9068 and plain JWTs, and no crit extension.
@@ -128,8 +216,6 @@ func (v *Verifier) classify(err error, tok *jwt.Token) *Error {
 		return own
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return ErrMalformed
-	case errors.Is(err, jwkset.ErrKeyNotFound):
-		return ErrUnknownKey
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
 		if tok == nil || !slices.Contains(v.allowed, headerString(tok.Header, "alg")) {
 			return ErrAlgorithm

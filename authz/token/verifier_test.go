@@ -47,7 +47,7 @@ func newTestIssuers(t *testing.T, cacheSize int) *testIssuers {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	v, err := NewVerifier(ctx, issuers, cacheSize, quiet)
+	v, err := NewVerifier(ctx, issuers, cacheSize, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestCacheIsBounded(t *testing.T) {
 	for i := range 10000 {
 		var key [32]byte
 		key[0], key[1], key[2] = byte(i), byte(i>>8), byte(i>>16)
-		c.put(key, id, time.Now())
+		c.put(key, entry{id: id}, time.Now())
 	}
 	n := 0
 	for i := range c.shards {
@@ -242,7 +242,7 @@ func BenchmarkVerify(b *testing.B) {
 			name = "cached"
 		}
 		b.Run(name, func(b *testing.B) {
-			v, err := NewVerifier(context.Background(), issuers, size, quiet)
+			v, err := NewVerifier(context.Background(), issuers, size, quiet, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -265,7 +265,7 @@ func TestKeyUseAndAlgorithm(t *testing.T) {
 	ec := tokentest.NewECKey(t, "ec-1")
 	jwks := tokentest.NewJWKS(t, sig, enc)
 	v, err := NewVerifier(context.Background(), []config.Issuer{{Name: "a", Issuer: stsIss, JWKSURI: jwks.URL(),
-		Algorithms: []string{"RS256", "ES256"}, ClientIDClaims: []string{"client_id"}, ScopeClaims: []string{"scope"}}}, 0, quiet)
+		Algorithms: []string{"RS256", "ES256"}, ClientIDClaims: []string{"client_id"}, ScopeClaims: []string{"scope"}}}, 0, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestKeyUseAndAlgorithm(t *testing.T) {
 	}{
 		{"signing key by kid", sig.Sign(t, claims, nil), nil},
 		{"signing key without kid", sig.Sign(t, claims, noKID), nil},
-		{"encryption key by kid", enc.Sign(t, claims, nil), ErrSignature},
+		{"encryption key by kid", enc.Sign(t, claims, nil), ErrUnknownKey},
 		{"encryption key without kid", enc.Sign(t, claims, noKID), ErrSignature},
 		{"no key of the algorithm's type", ec.Sign(t, claims, noKID), ErrUnknownKey},
 	}

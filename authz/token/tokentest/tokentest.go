@@ -128,6 +128,22 @@ func NewJWKS(t testing.TB, keys ...*Key) *JWKS {
 	return j
 }
 
+// NewTLSJWKS serves the public keys over https, with a certificate of httptest's own
+// CA: a client trusts it only when given CAPEM.
+func NewTLSJWKS(t testing.TB, keys ...*Key) *JWKS {
+	t.Helper()
+	j := &JWKS{}
+	j.SetKeys(t, keys...)
+	j.Server = httptest.NewTLSServer(http.HandlerFunc(j.serve))
+	t.Cleanup(j.Server.Close)
+	return j
+}
+
+// CAPEM returns the PEM of the certificate a TLS JWKS server presents.
+func (j *JWKS) CAPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: j.Server.Certificate().Raw})
+}
+
 // URL is the JWKS URI.
 func (j *JWKS) URL() string { return j.Server.URL + "/jwks" }
 
