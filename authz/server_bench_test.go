@@ -23,7 +23,7 @@ func quickstartServer(tb testing.TB, cacheSize int) *Server {
 	}
 	cfg.TokenCache.Size = cacheSize
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := LoadState(context.Background(), cfg, log)
+	st, err := LoadState(context.Background(), cfg, log, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Reload configures live reload of the policies, the data and this file.
 	Reload Reload `yaml:"reload"`
+	// Path is the file the configuration was loaded from; empty when parsed from
+	// memory. A reload reads it again.
+	Path string `yaml:"-"`
 }
 
 // Limits caps the size of what a check takes in; a request over a cap is denied with
@@ -110,6 +113,7 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg.resolvePaths(filepath.Dir(path))
+	cfg.Path = path
 	return cfg, nil
 }
 

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +43,15 @@ func insufficientScope(required, missing string) deny {
 		`Bearer error="insufficient_scope", scope="` + required + `"`, "lacks scope " + missing}
 }
 
+// manyHeaders returns n header name, value pairs.
+func manyHeaders(n int) []string {
+	var hs []string
+	for i := range n {
+		hs = append(hs, fmt.Sprintf("x-h-%d", i), "v")
+	}
+	return hs
+}
+
 func TestCheckDenies(t *testing.T) {
 	h := start(t)
 	read := "urn:acme:orders:read"
@@ -56,6 +66,9 @@ func TestCheckDenies(t *testing.T) {
 		{"two bearer credentials joined by Envoy", request("GET", "/orders/1", "authorization", "Bearer "+web+", Bearer "+web), invalidRequest},
 		{"malformed Authorization", request("GET", "/orders/1", "authorization", "Bearer a b"), invalidRequest},
 		{"token in header and query", request("GET", "/orders/1?access_token=x", bearer(web)...), invalidRequest},
+		{"token over max_token_bytes", request("GET", "/orders/1", "authorization", "Bearer "+strings.Repeat("a", 16<<10+1)), invalidRequest},
+		{"more headers than max_headers, public route", request("GET", "/orders/docs/a", manyHeaders(150)...), invalidRequest},
+		{"header block over max_header_bytes, public route", request("GET", "/orders/docs/a", "x-big", strings.Repeat("b", 96<<10)), invalidRequest},
 		{"no token", request("GET", "/orders/1"), missingToken},
 		{"basic credentials only", request("GET", "/orders/1", "authorization", "Basic dXNlcjpwYXNz"), missingToken},
 		{"expired", request("GET", "/orders/1", bearer(asg(jwt.MapClaims{"exp": now.Add(-time.Hour).Unix()}))...),

@@ -2,7 +2,9 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,8 +79,46 @@ type harness struct {
 	conn     *grpc.ClientConn
 	asgardeo *tokentest.Key
 	sts      *tokentest.Key
+	asgJWKS  *tokentest.JWKS
 	stsJWKS  *tokentest.JWKS
 	logs     *logBuffer
+	dir      string // holds the data file and, for reload tests, config.yaml
+}
+
+// readiness is the body of /readyz.
+type readiness struct {
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	Issuers []struct {
+		Name      string `json:"name"`
+		Keys      int    `json:"keys"`
+		LastError string `json:"last_error"`
+	} `json:"issuers"`
+	State struct {
+		APIs     int      `json:"apis"`
+		Policies []string `json:"policies"`
+	} `json:"state"`
+	LastReload *struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	} `json:"last_reload"`
+	code int
+}
+
+// readyz fetches /readyz.
+func (h *harness) readyz(t *testing.T) readiness {
+	t.Helper()
+	res, err := http.Get("http://" + h.svc.HTTPAddr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r readiness
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatalf("/readyz body: %v", err)
+	}
+	r.code = res.StatusCode
+	return r
 }
 
 func start(t *testing.T) *harness {
@@ -86,28 +126,40 @@ func start(t *testing.T) *harness {
 	return startWith(t, nil)
 }
 
-// startWith lets a test change the configuration before the service starts.
+// startWith lets a test change the configuration before the service starts. It
+// returns once the service is ready: every issuer has its keys.
 func startWith(t *testing.T, edit func(*config.Config)) *harness {
 	t.Helper()
-	h := &harness{
-		asgardeo: tokentest.NewRSAKey(t, "asgardeo-1"),
-		sts:      tokentest.NewRSAKey(t, "sts-1"),
-		logs:     &logBuffer{},
-	}
-	asgJWKS := tokentest.NewJWKS(t, h.asgardeo)
-	h.stsJWKS = tokentest.NewJWKS(t, h.sts)
-	dir := t.TempDir()
-	dataFile := filepath.Join(dir, "data.yaml")
-	if err := os.WriteFile(dataFile, []byte(testData), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	h := startUnready(t, edit)
+	h.waitAllKeys(t)
+	return h
+}
+
+// waitAllKeys waits until every issuer has its keys.
+func (h *harness) waitAllKeys(t *testing.T) {
+	t.Helper()
+	waitFor(t, func() bool {
+		for _, is := range h.readyz(t).Issuers {
+			if is.Keys == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// startUnready starts the service and returns at once, before its key sets are
+// fetched.
+func startUnready(t *testing.T, edit func(*config.Config)) *harness {
+	t.Helper()
+	h := newHarness(t)
 	cfg := config.Default()
 	cfg.GRPC.Address, cfg.HTTP.Address = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Policies, _ = filepath.Abs("../../policies")
-	cfg.Data = dataFile
+	cfg.Data = filepath.Join(h.dir, "data.yaml")
 	cfg.Log.Decisions = "all"
 	cfg.Issuers = []config.Issuer{
-		{Name: "asgardeo", Issuer: asgardeoIss, JWKSURI: asgJWKS.URL(), Algorithms: []string{"RS256"},
+		{Name: "asgardeo", Issuer: asgardeoIss, JWKSURI: h.asgJWKS.URL(), Algorithms: []string{"RS256"},
 			ClientIDClaims: []string{"client_id", "azp"}, ScopeClaims: []string{"scope"}},
 		{Name: "sts", Issuer: stsIss, JWKSURI: h.stsJWKS.URL(), Algorithms: []string{"RS256"},
 			Audiences: []string{stsAudience}, ClientIDClaims: []string{"client_id"}, ScopeClaims: []string{"scope"}},
@@ -118,8 +170,33 @@ func startWith(t *testing.T, edit func(*config.Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	h.run(t, &cfg)
+	return h
+}
+
+// newHarness makes the issuers' keys, serves their JWKS, and writes testData into a
+// new directory.
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{
+		asgardeo: tokentest.NewRSAKey(t, "asgardeo-1"),
+		sts:      tokentest.NewRSAKey(t, "sts-1"),
+		logs:     &logBuffer{},
+	}
+	h.asgJWKS = tokentest.NewJWKS(t, h.asgardeo)
+	h.stsJWKS = tokentest.NewJWKS(t, h.sts)
+	h.dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(h.dir, "data.yaml"), []byte(testData), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// run starts the service on cfg, with a gRPC client, and stops it when the test ends.
+func (h *harness) run(t *testing.T, cfg *config.Config) {
+	t.Helper()
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
-	svc, err := service.New(&cfg, log)
+	svc, err := service.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +210,6 @@ func startWith(t *testing.T, edit func(*config.Config)) *harness {
 		t.Fatal(err)
 	}
 	h.client = authv3.NewAuthorizationClient(h.conn)
-	return h
 }
 
 func (h *harness) shutdown(t *testing.T) {

@@ -25,10 +25,7 @@ func TestHealthAndReflection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, svc := range []string{"", "envoy.service.auth.v3.Authorization"} {
-		resp, err := healthpb.NewHealthClient(h.conn).Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
-		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			t.Errorf("gRPC health %q = %v, %v; want SERVING", svc, resp.GetStatus(), err)
-		}
+		waitFor(t, func() bool { return h.health(t, svc) == healthpb.HealthCheckResponse_SERVING })
 	}
 	stream, err := reflectionpb.NewServerReflectionClient(h.conn).ServerReflectionInfo(ctx)
 	if err != nil {
@@ -130,6 +127,20 @@ decision := {"allowed": true, "headers": {"x-bad": "a\r\nb"}}
 	assertDenied(t, h.check(t, request("GET", "/orders/1")), deny{500, codes.Internal, "internal_error", "", "decision failed"})
 }
 
+// health is the gRPC health status of svc.
+func (h *harness) health(t *testing.T, svc string) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(h.conn).Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+	if err != nil {
+		t.Fatalf("gRPC health %q: %v", svc, err)
+	}
+	return resp.GetStatus()
+}
+
+// waitFor polls cond for up to 10 s: tests wait for background work this way, never
+// for a fixed time.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

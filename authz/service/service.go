@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,11 @@ import (
 
 // Service is a running Tollgate.
 type Service struct {
-	cfg    *config.Config
+	cfg    *config.Config // as started; a reload may change what authz.State holds
 	log    *slog.Logger
-	stop   context.CancelFunc // ends the key sets' background refreshes
+	ctx    context.Context    // of the service's background work
+	stop   context.CancelFunc // ends it: key-set fetches, the watcher, health updates
+	authz  *authz.Server
 	grpc   *grpc.Server
 	health *health.Server
 	http   *http.Server
@@ -36,23 +39,29 @@ type Service struct {
 	httpLn net.Listener
 	wg     sync.WaitGroup
 	errs   chan error
+
+	reloadMu   sync.Mutex // one reload at a time
+	infoMu     sync.Mutex // guards the two fields below
+	lastReload reloadResult
+	applied    *config.Config // the configuration of the current State
 }
 
 // New loads the policies, data and issuers of cfg and prepares the servers; nothing
 // listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	ctx, stop := context.WithCancel(context.Background())
-	st, err := authz.LoadState(ctx, cfg, log)
+	st, err := authz.LoadState(ctx, cfg, log, nil)
 	if err != nil {
 		stop()
 		return nil, err
 	}
-	s := &Service{cfg: cfg, log: log, stop: stop, health: health.NewServer(), errs: make(chan error, 2)}
+	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 2)}
+	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
 	s.grpc = grpc.NewServer(
 		// Envoy keeps long-lived connections and pings them; accept its pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
-	authv3.RegisterAuthorizationServer(s.grpc, authz.NewServer(st, log, cfg.Log.Decisions))
+	authv3.RegisterAuthorizationServer(s.grpc, s.authz)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.http = &http.Server{
@@ -73,8 +82,7 @@ func (s *Service) Start() error {
 		_ = s.grpcLn.Close()
 		return fmt.Errorf("http listener: %w", err)
 	}
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	s.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	s.updateHealth()
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -89,7 +97,22 @@ func (s *Service) Start() error {
 		}
 	}()
 	s.log.Info("tollgate serving", "grpc", s.grpcLn.Addr().String(), "http", s.httpLn.Addr().String())
+	s.background(s.followHealth)
+	if s.cfg.Reload.Watch {
+		if err := s.watch(); err != nil {
+			s.log.Warn("cannot watch files for changes; reload with SIGHUP", "error", err)
+		}
+	}
 	return nil
+}
+
+// background runs f until the service stops.
+func (s *Service) background(f func(ctx context.Context)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f(s.ctx)
+	}()
 }
 
 // GRPCAddr is the address the gRPC server listens on.
@@ -118,8 +141,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		s.grpc.Stop()
 		err = fmt.Errorf("shutdown: in-flight checks cut off: %w", ctx.Err())
 	}
-	s.wg.Wait()
 	s.stop()
+	s.wg.Wait()
+	s.authz.State().Verifier.Close()
 	return errors.Join(err, httpErr)
 }
 
@@ -128,14 +152,17 @@ func (s *Service) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		writeStatus(w, http.StatusOK, "ready")
-	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
 	return mux
 }
 
 func writeStatus(w http.ResponseWriter, code int, status string) {
+	writeJSON(w, code, map[string]string{"status": status})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", status)
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -33,7 +34,7 @@ func runServe(args []string, _, stderr io.Writer) int {
 }
 
 // serve runs until SIGTERM or SIGINT, then drains in-flight checks. A second signal
-// during the drain stops the process at once.
+// during the drain stops the process at once. SIGHUP reloads.
 func serve(cfg *config.Config, log *slog.Logger) error {
 	svc, err := service.New(cfg, log)
 	if err != nil {
@@ -41,13 +42,20 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	runErr := svc.Start()
-	if runErr == nil {
+	for runErr == nil {
 		select {
+		case <-hup:
+			_ = svc.Reload("SIGHUP") // a refused reload is logged; the last good state serves
+			continue
 		case <-ctx.Done():
 			log.Info("shutting down; draining in-flight checks", "timeout", cfg.ShutdownTimeout)
 		case runErr = <-svc.Errors():
 		}
+		break
 	}
 	stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -1,0 +1,93 @@
+package service
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tollgate/tollgate/authz"
+	"github.com/tollgate/tollgate/authz/config"
+)
+
+// reloadResult is the outcome of the last reload, for /readyz and operators.
+type reloadResult struct {
+	At    time.Time `json:"at"`
+	OK    bool      `json:"ok"`
+	Error string    `json:"error,omitempty"`
+}
+
+// Reload reads the configuration file again, with the data and the policies it names,
+// and swaps the new State in; checks in flight finish with the old one and no check
+// waits. Anything that fails to read, parse, compile or validate is refused with the
+// reason, and the last good State keeps serving. Changes that only a restart can
+// apply (listeners, logging, shutdown timeout, watching) are logged and left alone.
+func (s *Service) Reload(why string) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	start := time.Now()
+	err := s.reload()
+	result := reloadResult{At: start.UTC(), OK: err == nil}
+	if err != nil {
+		result.Error = err.Error()
+	}
+	s.infoMu.Lock()
+	s.lastReload = result
+	s.infoMu.Unlock()
+	if err != nil {
+		s.log.Error("reload refused; the last good state keeps serving", "trigger", why, "error", err)
+		return err
+	}
+	st := s.authz.State()
+	s.log.Info("reloaded", "trigger", why, "took", time.Since(start).Round(time.Microsecond),
+		"policies", len(st.Info.Policies), "apis", st.Info.APIs, "applications", st.Info.Applications)
+	s.updateHealth()
+	return nil
+}
+
+func (s *Service) reload() error {
+	cfg := s.appliedConfig()
+	if cfg.Path != "" {
+		var err error
+		if cfg, err = config.Load(cfg.Path); err != nil {
+			return err
+		}
+	}
+	old := s.authz.State()
+	st, err := authz.LoadState(s.ctx, cfg, s.log, old.Verifier)
+	if err != nil {
+		return err
+	}
+	s.authz.Swap(st)
+	old.Verifier.Retire(st.Verifier)
+	s.warnRestartOnly(cfg)
+	s.infoMu.Lock()
+	s.applied = cfg
+	s.infoMu.Unlock()
+	return nil
+}
+
+// appliedConfig is the configuration of the State checks decide with.
+func (s *Service) appliedConfig() *config.Config {
+	s.infoMu.Lock()
+	defer s.infoMu.Unlock()
+	return s.applied
+}
+
+// warnRestartOnly logs each changed setting a reload cannot apply.
+func (s *Service) warnRestartOnly(next *config.Config) {
+	was := s.cfg
+	for _, c := range []struct {
+		key       string
+		old, next any
+	}{
+		{"grpc.address", was.GRPC.Address, next.GRPC.Address},
+		{"http.address", was.HTTP.Address, next.HTTP.Address},
+		{"log", was.Log, next.Log},
+		{"shutdown_timeout", was.ShutdownTimeout, next.ShutdownTimeout},
+		{"reload", was.Reload, next.Reload},
+	} {
+		if c.old != c.next {
+			s.log.Warn("setting changed; it applies after a restart", "key", c.key,
+				"running", fmt.Sprint(c.old), "file", fmt.Sprint(c.next))
+		}
+	}
+}
