@@ -3,9 +3,10 @@
 GO          ?= go
 BIN         := bin/tollgate
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 10s
 GO_FILES     = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
 
-.PHONY: all build run test fmt-check vet staticcheck rego-test go-test clean
+.PHONY: all build run test fmt-check vet staticcheck rego-test go-test fuzz clean
 
 all: build
 
@@ -17,8 +18,8 @@ build:
 run: build
 	$(BIN) serve --config examples/config.yaml
 
-## test: formatting, vet, staticcheck, Rego tests (100% coverage), Go tests with -race
-test: fmt-check vet staticcheck rego-test go-test
+## test: formatting, vet, staticcheck, Rego tests (100% coverage), Go tests with -race, fuzzing
+test: fmt-check vet staticcheck rego-test go-test fuzz
 
 fmt-check:
 	@unformatted="$$(gofmt -l $(GO_FILES))"; \
@@ -38,6 +39,13 @@ rego-test:
 
 go-test:
 	$(GO) test -race -count=1 ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 10s); go test fuzzes one target per
+## run. An input that fails is saved in the package's testdata/fuzz: commit it with the fix.
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalize$$' -fuzztime=$(FUZZTIME) ./authz/route
+	$(GO) test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./authz/route
+	$(GO) test -run='^$$' -fuzz='^FuzzExtract$$' -fuzztime=$(FUZZTIME) ./authz/token
 
 clean:
 	rm -rf bin

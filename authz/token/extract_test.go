@@ -50,20 +50,83 @@ func TestExtract(t *testing.T) {
 	}
 }
 
+// FuzzExtract checks Extract against RFC 6750's rules: a token comes only from a lone,
+// well-formed Bearer credential within the size cap; a query token makes any request
+// carry one credential too many; and whitespace around the header changes nothing.
 func FuzzExtract(f *testing.F) {
-	for _, s := range []string{"", "Bearer abc", "bearer a.b.c", "Basic x, Bearer y", "Bearer a,b", "Bearer ", "Bearer =", "Bearer\tabc", "Digest a=\"b,c\""} {
+	for _, s := range []string{
+		"", "Bearer abc", "bearer a.b.c", "Basic x, Bearer y", "Bearer a,b", "Bearer ", "Bearer =",
+		"Bearer\tabc", "Digest a=\"b,c\"", "Bearer abc,Bearer def",
+		"Bearer " + strings.Repeat("a", testMaxToken), "Bearer " + strings.Repeat("a", testMaxToken+1),
+	} {
 		f.Add(s, false)
+		f.Add(s, true)
 	}
 	f.Fuzz(func(t *testing.T, header string, query bool) {
 		tok, err := Extract(header, query, testMaxToken)
-		if err != nil {
-			if tok != "" || err.Code != CodeInvalidRequest {
-				t.Fatalf("Extract(%q) = %q, %v: an error must come with no token and invalid_request", header, tok, err)
+		switch err {
+		case nil:
+		case ErrMalformedHeader, ErrMultipleCredentials, ErrTokenInQuery, ErrTokenTooLarge:
+			if tok != "" {
+				t.Fatalf("Extract(%q, %v) = %q, %v: an error must come with no token", header, query, tok, err)
 			}
-			return
+		default:
+			t.Fatalf("Extract(%q, %v) = %q, %v: not one of Extract's errors", header, query, tok, err)
 		}
-		if tok != "" && (!isB64Token(tok) || len(tok) > testMaxToken) {
-			t.Fatalf("Extract(%q) = %q, which is not a b64token", header, tok)
+		if tok != "" && !isLoneBearer(header, tok) {
+			t.Fatalf("Extract(%q, %v) = %q: the header is not that token alone after Bearer", header, query, tok)
+		}
+		if tok == "" && err == nil && offersBearer(header) {
+			t.Fatalf("Extract(%q, %v) found no bearer token and no error", header, query)
+		}
+		if again, againErr := Extract(" \t"+header+"\t ", query, testMaxToken); again != tok || againErr != err {
+			t.Fatalf("Extract(%q, %v) = %q, %v, but with whitespace around it %q, %v", header, query, tok, err, again, againErr)
+		}
+
+		// A query token is a second credential; alone, it is refused for being in the query.
+		headerTok, headerErr := Extract(header, false, testMaxToken)
+		_, queryErr := Extract(header, true, testMaxToken)
+		want := ErrMultipleCredentials
+		if headerTok == "" && headerErr == nil {
+			want = ErrTokenInQuery
+		}
+		if queryErr != want {
+			t.Fatalf("Extract(%q) = %q, %v without a query token, but %v with one; want %v", header, headerTok, headerErr, queryErr, want)
+		}
+
+		// The cap only ever refuses a token over it.
+		uncapped, uncappedErr := Extract(header, query, len(header))
+		switch {
+		case err != ErrTokenTooLarge && (uncapped != tok || uncappedErr != err):
+			t.Fatalf("Extract(%q, %v) = %q, %v under the cap, but %q, %v without it", header, query, tok, err, uncapped, uncappedErr)
+		case err == ErrTokenTooLarge && uncapped != "" && len(uncapped) <= testMaxToken:
+			t.Fatalf("Extract(%q, %v) = %v, but the token %q is within the cap", header, query, err, uncapped)
 		}
 	})
+}
+
+// isLoneBearer reports whether header is, but for surrounding whitespace, a
+// case-insensitive "Bearer", one or more spaces, and tok: a b64token within the cap.
+func isLoneBearer(header, tok string) bool {
+	v := strings.Trim(header, " \t")
+	scheme, ok := strings.CutSuffix(v, tok)
+	return ok && isB64Token(tok) && len(tok) <= testMaxToken && strings.IndexByte(v, ',') < 0 &&
+		len(scheme) > 6 && strings.EqualFold(strings.TrimRight(scheme, " "), "bearer")
+}
+
+// offersBearer reports whether the header, trimmed, holds the word Bearer (in any case)
+// followed by a space or its end, at its start or after a comma: a Bearer credential,
+// well formed or not.
+func offersBearer(header string) bool {
+	v := strings.Trim(header, " \t")
+	for {
+		if len(v) >= 6 && strings.EqualFold(v[:6], "bearer") && (len(v) == 6 || v[6] == ' ') {
+			return true
+		}
+		i := strings.IndexByte(v, ',')
+		if i < 0 {
+			return false
+		}
+		v = strings.TrimLeft(v[i+1:], " \t")
+	}
 }
