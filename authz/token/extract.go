@@ -16,6 +16,10 @@ func Extract(authorization string, queryToken bool, maxBytes int) (string, *Erro
 		switch {
 		case hasBearerPart(v):
 			return "", ErrMultipleCredentials
+		case startsWithBearer(v) && queryToken:
+			return "", ErrMultipleCredentials
+		case startsWithBearer(v): // "Bearer,x" or "Bearer<TAB>x": a Bearer credential, malformed
+			return "", ErrMalformedHeader
 		case queryToken:
 			return "", ErrTokenInQuery
 		}
@@ -45,10 +49,17 @@ func hasBearerPart(v string) bool {
 			return false
 		}
 		v = strings.TrimLeft(v[i+1:], " \t")
-		if len(v) >= 6 && strings.EqualFold(v[:6], "bearer") && (len(v) == 6 || v[6] == ' ') {
+		if startsWithBearer(v) {
 			return true
 		}
 	}
+}
+
+// startsWithBearer reports the word Bearer, in any case, alone or followed by a space,
+// a tab or a comma: a Bearer credential, well formed or not.
+func startsWithBearer(v string) bool {
+	return len(v) >= 6 && strings.EqualFold(v[:6], "bearer") &&
+		(len(v) == 6 || v[6] == ' ' || v[6] == '\t' || v[6] == ',')
 }
 
 // isB64Token reports whether s is RFC 6750's b64token: 1*( ALPHA / DIGIT / "-" / "." /

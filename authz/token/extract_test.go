@@ -37,6 +37,9 @@ func TestExtract(t *testing.T) {
 		{name: "bearer and query token", header: "Bearer abc", queryToken: true, wantErr: ErrMultipleCredentials},
 		{name: "query token only", queryToken: true, wantErr: ErrTokenInQuery},
 		{name: "bearerx is another scheme", header: "Bearerx abc"},
+		{name: "bearer then a comma", header: "Bearer,abc", wantErr: ErrMalformedHeader},
+		{name: "bearer then a tab", header: "Bearer\tabc", wantErr: ErrMalformedHeader},
+		{name: "basic then bearer with a tab", header: "Basic x, Bearer\tabc", wantErr: ErrMultipleCredentials},
 		{name: "token at the size cap", header: "Bearer " + strings.Repeat("a", testMaxToken), want: strings.Repeat("a", testMaxToken)},
 		{name: "token over the size cap", header: "Bearer " + strings.Repeat("a", testMaxToken+1), wantErr: ErrTokenTooLarge},
 	}
@@ -115,12 +118,12 @@ func isLoneBearer(header, tok string) bool {
 }
 
 // offersBearer reports whether the header, trimmed, holds the word Bearer (in any case)
-// followed by a space or its end, at its start or after a comma: a Bearer credential,
+// followed by a space, a tab, a comma or its end, at its start or after a comma: a Bearer credential,
 // well formed or not.
 func offersBearer(header string) bool {
 	v := strings.Trim(header, " \t")
 	for {
-		if len(v) >= 6 && strings.EqualFold(v[:6], "bearer") && (len(v) == 6 || v[6] == ' ') {
+		if len(v) >= 6 && strings.EqualFold(v[:6], "bearer") && (len(v) == 6 || strings.IndexByte(" \t,", v[6]) >= 0) {
 			return true
 		}
 		i := strings.IndexByte(v, ',')
