@@ -82,7 +82,9 @@ func TestParseOverrides(t *testing.T) {
 		{"log text all", "log: {level: warn, format: text, decisions: all}\n",
 			func(c *Config) bool { return c.Log == Log{Level: "warn", Format: "text", Decisions: "all"} }},
 		{"limits", "limits: {max_token_bytes: 100, max_header_bytes: 200, max_headers: 3}\n",
-			func(c *Config) bool { return c.Limits == Limits{MaxTokenBytes: 100, MaxHeaderBytes: 200, MaxHeaders: 3} }},
+			func(c *Config) bool {
+				return c.Limits == Limits{MaxTokenBytes: 100, MaxHeaderBytes: 200, MaxHeaders: 3}
+			}},
 		{"reload", "reload: {watch: false, debounce: 1s}\n",
 			func(c *Config) bool { return c.Reload == Reload{Watch: false, Debounce: time.Second} }},
 		{"issuer defaults", "",
