@@ -15,6 +15,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
@@ -26,6 +27,10 @@ const Query = "data.tollgate.authz.decision"
 type Engine struct {
 	query rego.PreparedEvalQuery
 	files []string
+	// compiler and store are what query was prepared with; EvalRef evaluates other
+	// rules with them.
+	compiler *ast.Compiler
+	store    storage.Store
 }
 
 // Load compiles every .rego file of dir (not *_test.rego, not recursive) against data,
@@ -86,10 +91,11 @@ func compile(ctx context.Context, sources map[string]string, data map[string]any
 	if len(compiler.GetRules(ast.MustParseRef(Query))) == 0 {
 		return nil, errors.New("policies: no rule defines " + Query)
 	}
+	store := inmem.NewFromObject(map[string]any{"tollgate": data})
 	pq, err := rego.New(
 		rego.Query(Query),
 		rego.Compiler(compiler),
-		rego.Store(inmem.NewFromObject(map[string]any{"tollgate": data})),
+		rego.Store(store),
 		// A builtin that fails (to_number("x"), say) must fail the evaluation, so the
 		// check denies, rather than leave a rule undefined and skip a deny.
 		rego.StrictBuiltinErrors(true),
@@ -97,7 +103,7 @@ func compile(ctx context.Context, sources map[string]string, data map[string]any
 	if err != nil {
 		return nil, fmt.Errorf("prepare policies: %w", err)
 	}
-	return &Engine{query: pq, files: files}, nil
+	return &Engine{query: pq, files: files, compiler: compiler, store: store}, nil
 }
 
 // Eval evaluates the decision for one input document. opts add to the evaluation,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +33,8 @@ func (h headerFlags) Set(v string) error {
 
 type checkFlags struct {
 	server  string
+	config  string
+	explain bool
 	method  string
 	path    string
 	host    string
@@ -45,15 +48,25 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	f := checkFlags{headers: headerFlags{}}
 	fs.StringVar(&f.server, "server", "127.0.0.1:9191", "`address` of Tollgate's gRPC listener")
+	fs.StringVar(&f.config, "config", "", "decide in-process with this configuration `file` instead of asking a server")
+	fs.BoolVar(&f.explain, "explain", false, "with --config: list the policy rules that held and the ones that decided")
 	fs.StringVar(&f.method, "method", "GET", "HTTP method")
 	fs.StringVar(&f.path, "path", "/", "HTTP path, with query")
 	fs.StringVar(&f.host, "host", "localhost", "HTTP host (:authority)")
 	fs.StringVar(&f.api, "api", "", "API name sent as the route's context_extensions api entry")
 	fs.Var(f.headers, "header", "request header 'name: value' (repeatable)")
-	fs.BoolVar(&f.json, "json", false, "print the CheckResponse as JSON")
+	fs.BoolVar(&f.json, "json", false, "print the CheckResponse (with --config: the decision and what led to it) as JSON")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	fs.Usage = func() { checkUsage(fs) }
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if err := f.validate(fs); err != nil {
+		fmt.Fprintln(stderr, "tollgate check:", err)
+		return exitUsage
+	}
+	if f.config != "" {
+		return f.runLocal(stdout, stderr)
 	}
 	resp, err := f.send()
 	if err != nil {
@@ -69,6 +82,51 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return exitDenied
 	}
 	return exitOK
+}
+
+// validate refuses flags that do not go together: a check is decided either by a
+// server or in-process, and only an in-process one can be explained.
+func (f checkFlags) validate(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	switch {
+	case set["config"] && set["server"]:
+		return errors.New("--config and --server exclude each other: decide in-process or ask a server")
+	case f.explain && f.config == "":
+		return errors.New("--explain needs --config: a server does not report which rules decided")
+	}
+	return nil
+}
+
+func checkUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, `Usage: tollgate check [--server ADDR | --config FILE [--explain]] [flags]
+
+Builds the Check request Envoy would send for one HTTP request and prints the
+decision. With --server (the default) it asks a running Tollgate; --json prints the
+CheckResponse. With --config it decides in-process, with that file's policies, data
+and issuers, and also prints what led to the decision: the matched API resource and
+its params, the application, the token's claims (never the token) or why it was
+refused. There --json prints one object; keys with no value are left out:
+  allowed, status (200 on allow), reason, description, api, resource, params,
+  application, headers (to the backend on allow, to the client on deny),
+  headers_to_remove, body, token {issuer, iss, subject, client_id, scopes,
+  audience, expires_at}, token_error {code, reason, description}, decision_id,
+  explain {rules: [{file, line, rule, expr, decided}]}
+
+--explain lists the policy rules that held, in the order they held, as
+file:line, rule, and its first expression as written; each branch of an else chain
+is a rule of its own, so the list shows which branch held. Then it names the rules
+that decided: on a deny, the deny rules whose messages make the description, or
+else the first rule that held with an object value whose code or reason is the
+deny's reason (in the shipped policy, the branch of token_failure, access_failure
+or failure that held); on an allow, the branch of the decision rule that held.
+
+Exit status: 0 allow, 1 deny, 2 usage or configuration error.
+
+Flags:
+`)
+	fs.PrintDefaults()
 }
 
 func (f checkFlags) send() (*authv3.CheckResponse, error) {

@@ -5,6 +5,7 @@
 //
 //	tollgate serve --config FILE      run the server
 //	tollgate check --server ADDR ...  send one Check request and print the decision
+//	tollgate check --config FILE ...  decide one request in-process and say why
 //	tollgate token --sign-with KEY    mint a token with a local key (demos, tests)
 //	tollgate version                  print the version
 package main
@@ -32,7 +33,7 @@ type command struct {
 
 var commands = []command{
 	{"serve", "run the ext_authz server", runServe},
-	{"check", "send one Check request to a running server and print the decision", runCheck},
+	{"check", "decide one request, by a running server or in-process, and print the decision", runCheck},
 	{"token", "mint a signed access token with a local private key (demos and tests)", runToken},
 	{"version", "print the version", runVersion},
 }
