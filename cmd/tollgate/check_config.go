@@ -54,9 +54,14 @@ func (f checkFlags) evaluateLocal(stderr io.Writer) (*checkReport, error) {
 	// Cancelling ctx also stops the background refreshes of remote key sets.
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
-	st, err := authz.LoadState(ctx, cfg, log)
+	st, err := authz.LoadState(ctx, cfg, log, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.config, err)
+	}
+	defer st.Verifier.Close()
+	// A server fetches remote key sets in the background; one check waits for them.
+	if err := st.Verifier.Ready(ctx); err != nil {
+		log.Warn("deciding without every issuer's keys", "error", err)
 	}
 	var trace policy.Trace
 	e := authz.NewServer(st, log, authz.LogNone).Evaluate(ctx, f.request(), trace.Option())

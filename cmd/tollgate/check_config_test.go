@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tollgate/tollgate/authz/token/tokentest"
 )
 
 const exampleConfig = "../../examples/config.yaml"
@@ -359,4 +363,33 @@ func writeConfig(t *testing.T, files map[string]string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// With a jwks_uri issuer, the in-process check waits for the key set it fetches in
+// the background, instead of denying with unknown_key.
+func TestCheckConfigRemoteJWKS(t *testing.T) {
+	key := tokentest.NewRSAKey(t, "remote-1")
+	jwks := tokentest.NewJWKS(t, key)
+	policies, err := filepath.Abs("../../policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples, err := filepath.Abs("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := "policies: " + policies + "\n" +
+		"data: " + filepath.Join(examples, "data.yaml") + "\n" +
+		"issuers:\n" +
+		"  - {name: demo, issuer: " + demoIssuer + ", jwks_uri: " + jwks.URL() + "}\n"
+	path := filepath.Join(dir, "tollgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok := key.Sign(t, tokentest.Claims(demoIssuer, jwt.MapClaims{"client_id": "shop-web-prod", "scope": "urn:acme:orders:read"}), nil)
+	code, out, stderr := runCmd("check", "--config", path, "--path", "/orders/7", "--host", "api.acme.test", "--header", bearer(tok))
+	if code != exitOK || !strings.Contains(out, "ALLOW") {
+		t.Errorf("check with a remote JWKS: exit %d\n%s\n%s", code, out, stderr)
+	}
 }
