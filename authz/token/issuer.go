@@ -56,7 +56,11 @@ func (is *issuer) key(ctx context.Context, t *jwt.Token, by *verifiedBy) (any, e
 		return key, err
 	}
 	is.keys.refreshUnknown(ctx)
-	if k2 := is.keys.current(); k2 != k {
+	k2 := is.keys.current()
+	switch {
+	case k2 == nil:
+		return nil, ErrKeysUnavailable
+	case k2 != k:
 		return is.lookup(ctx, k2, t, by)
 	}
 	return nil, ErrUnknownKey
@@ -67,22 +71,28 @@ func (is *issuer) lookup(ctx context.Context, k *keys, t *jwt.Token, by *verifie
 		return nil, ErrUnknownKey
 	}
 	by.set = k
-	if kidAny, ok := t.Header["kid"]; ok {
+	kidAny, hasKID := t.Header["kid"]
+	if hasKID {
 		kid, _ := kidAny.(string)
-		if _, ok := k.byID[kid]; !ok {
+		if _, ok := k.byID[kid]; ok {
+			key, err := k.kf.KeyfuncCtx(ctx)(t)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrSignature, err)
+			}
+			by.kid, by.key = kid, key
+			return key, nil
+		}
+		if k.anonymous == 0 {
 			return nil, ErrUnknownKey
 		}
-		key, err := k.kf.KeyfuncCtx(ctx)(t)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrSignature, err)
-		}
-		by.kid, by.key = kid, key
-		return key, nil
+		// A kid is a hint (RFC 7515 4.1.4): the set's keys without a kid may still
+		// verify the token.
 	}
 	alg := t.Method.Alg()
 	var set jwt.VerificationKeySet
 	for _, jwk := range k.all {
-		if a := jwk.Marshal().ALG; a != "" && a.String() != alg {
+		m := jwk.Marshal()
+		if m.ALG != "" && m.ALG.String() != alg || hasKID && m.KID != "" {
 			continue
 		}
 		if key := publicKey(jwk.Key()); fits(key, alg) {
@@ -107,8 +117,13 @@ func (is *issuer) holds(by verifiedBy) bool {
 		return false
 	}
 	key, ok := k.byID[by.kid]
-	eq, canCompare := key.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && canCompare && eq.Equal(by.key)
+	return ok && sameKey(key, by.key)
+}
+
+// sameKey reports two public keys of the same material.
+func sameKey(a, b crypto.PublicKey) bool {
+	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b)
 }
 
 func publicKey(k any) any {

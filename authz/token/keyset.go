@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,37 +43,44 @@ var signingUses = []jwkset.USE{jwkset.UseSig, ""}
 // a kid it does not know (then at most once per unknown-kid interval). A fetch that
 // fails or returns garbage keeps the last good set.
 type keySet struct {
-	src    keySource
-	client *http.Client
-	log    *slog.Logger
-	cur    atomic.Pointer[keys] // the last good set; nil until the first success
-	stop   context.CancelFunc
-	done   chan struct{} // closed when the fetch loop ends
-	first  chan struct{} // closed when the first fetch has ended, well or not
-	wake   chan struct{} // asks the loop to fetch now
+	src       keySource
+	settings  atomic.Pointer[keySettings] // a reload may change them
+	client    *http.Client
+	log       *slog.Logger
+	cur       atomic.Pointer[keys] // the last good set; nil until the first success
+	stop      context.CancelFunc
+	done      chan struct{} // closed when the fetch loop ends
+	first     chan struct{} // closed when the first fetch has ended, well or not
+	firstOnce sync.Once
+	wake      chan struct{} // asks the loop to fetch now
 
 	mu          sync.Mutex
 	fetching    chan struct{} // closed when the fetch in flight ends; nil when none
+	closed      bool          // the loop has ended: no fetch will come
 	lastUnknown time.Time     // of the last refresh an unknown kid asked for
 	status      Status
 }
 
-// keySource is what a key set is built from; a reload keeps a key set (and its keys)
-// whose source is unchanged.
+// keySource is where a key set comes from. A reload keeps a key set, with its keys,
+// whose source is unchanged, and gives it the new settings.
 type keySource struct {
 	name, uri, file, caPEM string
 	fileSum                [sha256.Size]byte
-	refresh, timeout       time.Duration
-	unknownEvery           time.Duration
-	unknownWait            time.Duration
-	maxBytes               int64
 }
 
-// keys is one version of an issuer's key set. It is immutable.
+// keySettings is how a remote key set is fetched.
+type keySettings struct {
+	refresh, timeout          time.Duration
+	unknownEvery, unknownWait time.Duration
+	maxBytes                  int64
+}
+
+// keys is one version of an issuer's key set. It is immutable once published.
 type keys struct {
-	kf   keyfunc.Keyfunc
-	all  []jwkset.JWK
-	byID map[string]crypto.PublicKey
+	kf        keyfunc.Keyfunc
+	all       []jwkset.JWK
+	byID      map[string]crypto.PublicKey
+	anonymous int // keys without a kid
 }
 
 // Status is an issuer's key status, for readiness and operators.
@@ -93,12 +102,7 @@ type Status struct {
 }
 
 func newKeySource(c config.Issuer) (keySource, error) {
-	src := keySource{
-		name: c.Name, uri: c.JWKSURI, file: c.JWKSFile,
-		refresh: c.RefreshInterval, timeout: c.FetchTimeout,
-		unknownEvery: c.UnknownKIDRefreshInterval, unknownWait: c.UnknownKIDWait,
-		maxBytes: c.MaxJWKSBytes,
-	}
+	src := keySource{name: c.Name, uri: c.JWKSURI, file: c.JWKSFile}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
@@ -116,19 +120,29 @@ func newKeySource(c config.Issuer) (keySource, error) {
 	return src, nil
 }
 
+func newKeySettings(c config.Issuer) *keySettings {
+	return &keySettings{
+		refresh: c.RefreshInterval, timeout: c.FetchTimeout,
+		unknownEvery: c.UnknownKIDRefreshInterval, unknownWait: c.UnknownKIDWait,
+		maxBytes: c.MaxJWKSBytes,
+	}
+}
+
 // newKeySet starts the key set of src: a jwks_file is read now, and must hold a usable
 // key; a jwks_uri is fetched in the background, so an issuer that is down does not
 // hold up the server or the other issuers.
-func newKeySet(ctx context.Context, src keySource, log *slog.Logger) (*keySet, error) {
+func newKeySet(ctx context.Context, src keySource, settings *keySettings, log *slog.Logger) (*keySet, error) {
 	ks := &keySet{src: src, log: log, done: make(chan struct{}), first: make(chan struct{}), wake: make(chan struct{}, 1)}
+	ks.settings.Store(settings)
 	ks.status.Name = src.name
 	if src.file != "" {
 		ks.status.Source = src.file
+		ks.closed = true
 		close(ks.done)
-		close(ks.first)
+		ks.endFirst()
 		return ks, ks.readFile()
 	}
-	ks.status.Source = src.uri
+	ks.status.Source = redactURI(src.uri)
 	client, err := jwksClient(src.caPEM)
 	if err != nil {
 		return nil, err
@@ -161,13 +175,30 @@ func (ks *keySet) close() {
 	<-ks.done
 }
 
+// finish ends the fetch loop: no fetch will come, so every check waiting for one is
+// released, and the idle connections are closed.
+func (ks *keySet) finish() {
+	ks.mu.Lock()
+	ks.closed = true
+	if ks.fetching != nil {
+		close(ks.fetching)
+		ks.fetching = nil
+	}
+	ks.mu.Unlock()
+	ks.endFirst()
+	ks.client.CloseIdleConnections()
+	close(ks.done)
+}
+
+func (ks *keySet) endFirst() { ks.firstOnce.Do(func() { close(ks.first) }) }
+
 // current is the last good set, or nil.
 func (ks *keySet) current() *keys { return ks.cur.Load() }
 
 // run fetches until ctx ends: at once, then every refresh interval after a success,
 // after a growing backoff after a failure, and whenever a check asks.
 func (ks *keySet) run(ctx context.Context) {
-	defer close(ks.done)
+	defer ks.finish()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0
@@ -179,13 +210,13 @@ func (ks *keySet) run(ctx context.Context) {
 		case <-ks.wake:
 			timer.Stop()
 		}
-		wait := ks.src.refresh
+		wait := ks.settings.Load().refresh
 		if err := ks.fetch(ctx); err != nil {
 			failures++
-			wait = backoff(failures, ks.src.refresh)
+			wait = backoff(failures, wait)
 			if ctx.Err() == nil {
 				ks.log.Warn("JWKS fetch failed; keeping the last good key set", "issuer", ks.src.name,
-					"jwks_uri", ks.src.uri, "error", err, "failures", failures, "retry_in", wait.Round(time.Millisecond))
+					"jwks_uri", ks.status.Source, "error", err, "failures", failures, "retry_in", wait.Round(time.Millisecond))
 			}
 		} else {
 			if failures > 0 {
@@ -222,16 +253,13 @@ func (ks *keySet) fetch(ctx context.Context) error {
 	close(ks.fetching)
 	ks.fetching = nil
 	ks.mu.Unlock()
-	select {
-	case <-ks.first:
-	default:
-		close(ks.first)
-	}
+	ks.endFirst()
 	return err
 }
 
 func (ks *keySet) get(ctx context.Context) (*keys, error) {
-	ctx, cancel := context.WithTimeout(ctx, ks.src.timeout)
+	settings := ks.settings.Load()
+	ctx, cancel := context.WithTimeout(ctx, settings.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ks.src.uri, nil)
 	if err != nil {
@@ -244,14 +272,14 @@ func (ks *keySet) get(ctx context.Context) (*keys, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", resp.Request.URL.Redacted(), resp.StatusCode)
+		return nil, fmt.Errorf("GET %s: status %d", redactURI(resp.Request.URL.String()), resp.StatusCode)
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, ks.src.maxBytes+1))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, settings.maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read JWKS: %w", err)
 	}
-	if int64(len(raw)) > ks.src.maxBytes {
-		return nil, fmt.Errorf("JWKS is larger than max_jwks_bytes (%d)", ks.src.maxBytes)
+	if int64(len(raw)) > settings.maxBytes {
+		return nil, fmt.Errorf("JWKS is larger than max_jwks_bytes (%d)", settings.maxBytes)
 	}
 	return ks.parse(raw)
 }
@@ -265,27 +293,17 @@ func (ks *keySet) parse(raw []byte) (*keys, error) {
 		return nil, fmt.Errorf("not a JWK Set: %w", err)
 	}
 	k := &keys{byID: make(map[string]crypto.PublicKey, len(set.Keys))}
+	var skipped []string
 	for i, m := range set.Keys {
-		jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
-		if err != nil {
-			ks.log.Warn("JWKS key skipped", "issuer", ks.src.name, "index", i, "kid", m.KID, "error", err)
-			continue
-		}
-		key := publicKey(jwk.Key())
-		if !slices.Contains(signingUses, m.USE) || !isAsymmetric(key) {
-			continue
-		}
-		if _, dup := k.byID[m.KID]; dup && m.KID != "" {
-			ks.log.Warn("JWKS key skipped: duplicate kid", "issuer", ks.src.name, "kid", m.KID)
-			continue
-		}
-		k.all = append(k.all, jwk)
-		if m.KID != "" {
-			k.byID[m.KID] = key
+		if why := k.add(m); why != "" {
+			skipped = append(skipped, fmt.Sprintf("keys[%d] kid %q: %s", i, m.KID, why))
 		}
 	}
+	for _, why := range skipped {
+		ks.log.Debug("JWKS key skipped", "issuer", ks.src.name, "key", why)
+	}
 	if len(k.all) == 0 {
-		return nil, errors.New("the JWK Set holds no usable signing key")
+		return nil, fmt.Errorf("the JWK Set holds no usable signing key (skipped: %s)", summary(skipped))
 	}
 	storage := jwkset.NewMemoryStorage()
 	if err := storage.KeyReplaceAll(context.Background(), k.all); err != nil {
@@ -299,31 +317,74 @@ func (ks *keySet) parse(raw []byte) (*keys, error) {
 	return k, nil
 }
 
+// add takes one JWK into the set, or says why it is not usable for verifying.
+func (k *keys) add(m jwkset.JWKMarshal) string {
+	if !slices.Contains(signingUses, m.USE) {
+		return fmt.Sprintf("use %q is not sig", m.USE)
+	}
+	jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	key := publicKey(jwk.Key())
+	if !isAsymmetric(key) {
+		return fmt.Sprintf("key type %q cannot verify an asymmetric signature", m.KTY)
+	}
+	if _, dup := k.byID[m.KID]; dup && m.KID != "" {
+		return "duplicate kid"
+	}
+	k.all = append(k.all, jwk)
+	if m.KID != "" {
+		k.byID[m.KID] = key
+	} else {
+		k.anonymous++
+	}
+	return ""
+}
+
+// summary shortens a list of reasons for one error message.
+func summary(reasons []string) string {
+	const most = 3
+	if len(reasons) == 0 {
+		return "none; the set is empty"
+	}
+	if len(reasons) > most {
+		return strings.Join(reasons[:most], "; ") + fmt.Sprintf("; and %d more", len(reasons)-most)
+	}
+	return strings.Join(reasons, "; ")
+}
+
 // publish makes k the current set when err is nil, and records the attempt.
 func (ks *keySet) publish(k *keys, err error) {
 	now := time.Now()
 	ks.mu.Lock()
-	defer ks.mu.Unlock()
 	ks.status.LastAttempt = now
 	if err != nil {
 		ks.status.LastError = err.Error()
 		ks.status.Failures++
+		ks.mu.Unlock()
 		return
 	}
-	if old := ks.cur.Swap(k); old != nil {
-		ks.logChanges(old, k)
-	}
+	old := ks.cur.Swap(k)
 	ks.status.Keys = len(k.all)
 	ks.status.LastSuccess = now
 	ks.status.LastError = ""
 	ks.status.Failures = 0
+	ks.mu.Unlock()
+	if old != nil {
+		ks.logChanges(old, k)
+	}
 }
 
+// logChanges logs the kids that came, went, or kept their name with another key.
 func (ks *keySet) logChanges(old, k *keys) {
-	var added, removed []string
-	for kid := range k.byID {
-		if _, ok := old.byID[kid]; !ok {
+	var added, removed, replaced []string
+	for kid, key := range k.byID {
+		switch was, ok := old.byID[kid]; {
+		case !ok:
 			added = append(added, kid)
+		case !sameKey(was, key):
+			replaced = append(replaced, kid)
 		}
 	}
 	for kid := range old.byID {
@@ -331,10 +392,11 @@ func (ks *keySet) logChanges(old, k *keys) {
 			removed = append(removed, kid)
 		}
 	}
-	if len(added)+len(removed) > 0 {
+	if len(added)+len(removed)+len(replaced) > 0 {
 		slices.Sort(added)
 		slices.Sort(removed)
-		ks.log.Info("JWKS keys changed", "issuer", ks.src.name, "added", added, "removed", removed)
+		slices.Sort(replaced)
+		ks.log.Info("JWKS keys changed", "issuer", ks.src.name, "added", added, "removed", removed, "replaced", replaced)
 	}
 }
 
@@ -350,14 +412,17 @@ func (ks *keySet) Status() Status {
 // one always runs), and waits for the fetch in flight, if any, for at most the
 // unknown-kid wait or until ctx ends. The fetch goes on when the wait ends.
 func (ks *keySet) refreshUnknown(ctx context.Context) {
-	if ks.src.uri == "" {
+	settings := ks.settings.Load()
+	wait := unknownWait(ctx, settings.unknownWait)
+	ks.mu.Lock()
+	if ks.closed || wait <= 0 {
+		ks.mu.Unlock()
 		return
 	}
-	ks.mu.Lock()
 	ch := ks.fetching
 	if ch == nil {
 		now := time.Now()
-		if !ks.lastUnknown.IsZero() && now.Sub(ks.lastUnknown) < ks.src.unknownEvery {
+		if !ks.lastUnknown.IsZero() && now.Sub(ks.lastUnknown) < settings.unknownEvery {
 			ks.mu.Unlock()
 			return
 		}
@@ -370,13 +435,48 @@ func (ks *keySet) refreshUnknown(ctx context.Context) {
 		}
 	}
 	ks.mu.Unlock()
-	t := time.NewTimer(ks.src.unknownWait)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ch:
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// unknownWait is how long a check may wait for a refresh: at most max, and at most
+// three quarters of the time left before ctx's deadline, so the check can still answer
+// before the proxy gives up on it.
+func unknownWait(ctx context.Context, max time.Duration) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return min(max, time.Until(deadline)*3/4)
+	}
+	return max
+}
+
+// attempted reports whether the first fetch has ended, well or not.
+func (ks *keySet) attempted() bool {
+	select {
+	case <-ks.first:
+		return true
+	default:
+		return false
+	}
+}
+
+// redactURI drops the credentials and the query of a URI before it is logged or
+// shown: either may hold a secret.
+func redactURI(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = "redacted"
+	}
+	u.Fragment = ""
+	return u.String()
 }
 
 // ready waits until the first fetch has ended, well or not, or ctx ends.

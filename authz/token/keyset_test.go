@@ -60,8 +60,8 @@ func TestKeySetDownAtStartup(t *testing.T) {
 	if _, err := v.Verify(context.Background(), tokenOf(t, up, stsIss)); err != nil {
 		t.Fatalf("other issuer while one is down: %v", err)
 	}
-	if _, err := v.Verify(context.Background(), tokenOf(t, down, asgardeoIss)); err != ErrUnknownKey {
-		t.Fatalf("issuer that is down: %v; want %v", err, ErrUnknownKey)
+	if _, err := v.Verify(context.Background(), tokenOf(t, down, asgardeoIss)); err != ErrKeysUnavailable {
+		t.Fatalf("issuer that is down: %v; want %v", err, ErrKeysUnavailable)
 	}
 	eventually(t, "the down issuer's failure is recorded", func() bool {
 		st := v.Status()[0]
@@ -292,5 +292,162 @@ func TestBackoff(t *testing.T) {
 	}
 	if got := backoff(20, 5*time.Second); got > 5500*time.Millisecond {
 		t.Errorf("backoff beyond the refresh interval: %v", got)
+	}
+}
+
+// A key published again under the same kid with other material is another key:
+// tokens of the old material stop verifying, cached ones included. So do cached
+// tokens without a kid once their set changes.
+func TestCachedVerificationFollowsKeyMaterial(t *testing.T) {
+	old, other := tokentest.NewRSAKey(t, "same"), tokentest.NewRSAKey(t, "other")
+	imposter := *tokentest.NewRSAKey(t, "imposter")
+	imposter.KID = "same"
+	jwks := tokentest.NewJWKS(t, old)
+	c := remoteIssuer("a", stsIss, jwks.URL())
+	c.UnknownKIDRefreshInterval = time.Nanosecond
+	v := startVerifier(t, 100, c)
+	if err := v.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	withKID := tokenOf(t, old, stsIss)
+	noKID := old.Sign(t, tokentest.Claims(stsIss, jwt.MapClaims{"client_id": "c"}), map[string]any{"kid": nil})
+	for _, tok := range []string{withKID, noKID} {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jwks.SetKeys(t, &imposter, other)
+	if _, err := v.Verify(context.Background(), tokenOf(t, other, stsIss)); err != nil { // refreshes the set
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), withKID); err != ErrSignature {
+		t.Errorf("cached token whose kid now names other material: %v; want %v", err, ErrSignature)
+	}
+	if _, err := v.Verify(context.Background(), noKID); err != ErrSignature {
+		t.Errorf("cached token without kid whose key left: %v; want %v", err, ErrSignature)
+	}
+}
+
+// A kid is a hint: a JWKS whose keys carry no kid still verifies tokens that name one.
+func TestKIDFallsBackToKeysWithoutKID(t *testing.T) {
+	k := *tokentest.NewRSAKey(t, "anon")
+	k.KID = ""
+	jwks := tokentest.NewJWKS(t, &k)
+	v := startVerifier(t, 0, remoteIssuer("a", stsIss, jwks.URL()))
+	tok := k.Sign(t, tokentest.Claims(stsIss, jwt.MapClaims{"client_id": "c"}), map[string]any{"kid": "whatever"})
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Errorf("token with a kid, JWKS without: %v", err)
+	}
+}
+
+// A retired key set lets a check waiting on it go at once: no fetch will come.
+func TestRetiredKeySetReleasesWaiters(t *testing.T) {
+	k := tokentest.NewRSAKey(t, "r")
+	jwks := tokentest.NewJWKS(t, k)
+	c := remoteIssuer("a", stsIss, jwks.URL())
+	c.UnknownKIDWait = time.Hour // a waiter that is not released hangs the test
+	v, err := NewVerifier(context.Background(), []config.Issuer{c}, 0, quiet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	jwks.SetDelay(time.Minute)
+	done := make(chan *Error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), k.Sign(t, tokentest.Claims(stsIss, jwt.MapClaims{"client_id": "c"}), map[string]any{"kid": "new"}))
+		done <- err
+	}()
+	eventually(t, "the unknown kid's refresh started", func() bool { return jwks.Hits() == 2 })
+	v.Close()
+	select {
+	case err := <-done:
+		if err != ErrUnknownKey {
+			t.Errorf("check released by Close: %v; want %v", err, ErrUnknownKey)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a check still waits on a retired key set")
+	}
+	if _, err := v.Verify(context.Background(), k.Sign(t, tokentest.Claims(stsIss, jwt.MapClaims{"client_id": "c"}), map[string]any{"kid": "newer"})); err != ErrUnknownKey {
+		t.Errorf("unknown kid on a retired set: %v", err)
+	}
+}
+
+func TestUnknownWaitLeavesTimeToAnswer(t *testing.T) {
+	if got := unknownWait(context.Background(), 200*time.Millisecond); got != 200*time.Millisecond {
+		t.Errorf("without a deadline: %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if got := unknownWait(ctx, 200*time.Millisecond); got > 75*time.Millisecond || got <= 0 {
+		t.Errorf("with 100ms left: %v; want at most 75ms", got)
+	}
+}
+
+// A reload that changes only how keys are fetched keeps the key set and its keys; one
+// that moves an issuer to a key source that has no keys is refused; one that moves it
+// to a working source has the new keys before it returns.
+func TestReloadKeySources(t *testing.T) {
+	k := tokentest.NewRSAKey(t, "src")
+	jwks, moved := tokentest.NewJWKS(t, k), tokentest.NewJWKS(t, k)
+	c := remoteIssuer("a", stsIss, jwks.URL())
+	v1 := startVerifier(t, 0, c)
+	if err := v1.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	slower := c
+	slower.RefreshInterval = 2 * time.Hour
+	v2, err := NewVerifier(context.Background(), []config.Issuer{slower}, 0, quiet, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.sets[0] != v1.sets[0] || v2.sets[0].settings.Load().refresh != 2*time.Hour {
+		t.Error("a settings change must keep the key set and apply the settings")
+	}
+
+	down := tokentest.NewJWKS(t, k)
+	down.SetResponse(http.StatusBadGateway, nil)
+	toDown := c
+	toDown.JWKSURI = down.URL()
+	if _, err := NewVerifier(context.Background(), []config.Issuer{toDown}, 0, quiet, v2); err == nil || !strings.Contains(err.Error(), "has no keys") {
+		t.Errorf("reload to a key source that is down = %v; want it refused", err)
+	}
+
+	toMoved := c
+	toMoved.JWKSURI = moved.URL()
+	v3, err := NewVerifier(context.Background(), []config.Issuer{toMoved}, 0, quiet, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v3.Close)
+	if v3.sets[0].current() == nil {
+		t.Error("a reload to a new key source must return with its keys")
+	}
+}
+
+func TestStatusRedactsSecrets(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://user:pass@idp.test/jwks?api_key=s3cret": "https://idp.test/jwks?redacted",
+		"https://idp.test/jwks":                          "https://idp.test/jwks",
+		"https://idp.test/jwks#frag":                     "https://idp.test/jwks",
+	} {
+		if got := redactURI(raw); got != want {
+			t.Errorf("redactURI(%q) = %q; want %q", raw, got, want)
+		}
+	}
+}
+
+func TestUnusableKeysAreNamed(t *testing.T) {
+	enc := *tokentest.NewRSAKey(t, "enc")
+	enc.Use = "enc"
+	jwks := tokentest.NewJWKS(t, &enc)
+	v := startVerifier(t, 0, remoteIssuer("a", stsIss, jwks.URL()))
+	if err := v.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := v.Status()[0]; !strings.Contains(st.LastError, `kid "enc": use "enc" is not sig`) {
+		t.Errorf("status error = %q; want it to name the skipped key and why", st.LastError)
 	}
 }

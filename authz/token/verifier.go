@@ -47,14 +47,17 @@ func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, lo
 		}
 	}
 	reused := 0
+	var fresh []*keySet
 	for _, c := range issuers {
 		c.ApplyDefaults()
-		ks, fresh, err := keySetFor(ctx, c, old, log)
+		ks, isNew, err := keySetFor(ctx, c, old, log)
 		if err != nil {
 			v.Retire(prev)
 			return nil, fmt.Errorf("issuer %s: %w", c.Name, err)
 		}
-		if !fresh {
+		if isNew {
+			fresh = append(fresh, ks)
+		} else {
 			reused++
 		}
 		is := newIssuer(c, ks)
@@ -70,6 +73,10 @@ func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, lo
 	if prev != nil && reused == len(prev.sets) && prev.size == cacheSize && reflect.DeepEqual(prev.issuers, v.issuers) {
 		return prev, nil
 	}
+	if err := v.awaitReplacements(ctx, prev, fresh); err != nil {
+		v.Retire(prev)
+		return nil, err
+	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(v.allowed),
 		jwt.WithJSONNumber(),
@@ -84,18 +91,47 @@ func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, lo
 	return v, nil
 }
 
-// keySetFor returns the key set of c: the one in old with the same source, or a new
-// one (fresh).
+// keySetFor returns the key set of c: the one in old with the same source, given
+// c's settings, or a new one (isNew).
 func keySetFor(ctx context.Context, c config.Issuer, old map[keySource]*keySet, log *slog.Logger) (*keySet, bool, error) {
 	src, err := newKeySource(c)
 	if err != nil {
 		return nil, false, err
 	}
 	if ks, ok := old[src]; ok {
+		ks.settings.Store(newKeySettings(c))
 		return ks, false, nil
 	}
-	ks, err := newKeySet(ctx, src, log)
+	ks, err := newKeySet(ctx, src, newKeySettings(c), log)
 	return ks, true, err
+}
+
+// awaitReplacements waits for the first fetch of each new remote key set of a
+// reload. One that replaces the keys of an issuer (same iss) that has keys now must
+// have keys itself, or the reload would drop that issuer's tokens: it is an error.
+func (v *Verifier) awaitReplacements(ctx context.Context, prev *Verifier, fresh []*keySet) error {
+	if prev == nil {
+		return nil
+	}
+	for _, ks := range fresh {
+		wait, cancel := context.WithTimeout(ctx, ks.settings.Load().timeout+time.Second)
+		_ = ks.ready(wait)
+		cancel()
+		if ks.current() != nil {
+			continue
+		}
+		for iss, is := range v.byIss {
+			if was := prev.byIss[iss]; is.keys == ks && was != nil && was.keys.current() != nil {
+				st := ks.Status()
+				why := st.LastError
+				if why == "" {
+					why = "no answer within fetch_timeout"
+				}
+				return fmt.Errorf("issuer %s: the new key source %s has no keys (%s); keeping the old one", st.Name, st.Source, why)
+			}
+		}
+	}
+	return nil
 }
 
 // Retire stops the background fetches of v's key sets that next does not use. next
@@ -131,6 +167,16 @@ func (v *Verifier) HasKeys() bool {
 		}
 	}
 	return false
+}
+
+// Attempted reports whether every issuer's first key-set fetch has ended, well or not.
+func (v *Verifier) Attempted() bool {
+	for _, ks := range v.sets {
+		if !ks.attempted() {
+			return false
+		}
+	}
+	return true
 }
 
 // Ready waits until every issuer's first key-set fetch has ended, well or not, or

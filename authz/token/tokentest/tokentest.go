@@ -182,12 +182,16 @@ func (j *JWKS) Hits() int {
 	return j.hits
 }
 
-func (j *JWKS) serve(w http.ResponseWriter, _ *http.Request) {
+func (j *JWKS) serve(w http.ResponseWriter, r *http.Request) {
 	j.mu.Lock()
 	status, body, delay := j.status, j.body, j.delay
 	j.hits++
 	j.mu.Unlock()
-	time.Sleep(delay)
+	select { // a client that gives up ends the wait, so the server can close
+	case <-time.After(delay):
+	case <-r.Context().Done():
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
