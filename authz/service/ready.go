@@ -25,14 +25,18 @@ type readiness struct {
 }
 
 // ready reports whether checks can be decided: the policies and data are loaded
-// (always so once New has returned: a failed reload keeps the last good State), and
-// at least one issuer has keys. A token of an issuer without keys is denied, not
+// (always so once New has returned: a failed reload keeps the last good State), every
+// issuer's first key-set fetch has ended (so a new replica does not take traffic a few
+// milliseconds before it could verify it), and at least one issuer has keys. A token of an issuer without keys is denied, not
 // failed open, so one issuer that is down does not take the others out of service.
 func (s *Service) ready() readiness {
 	st := s.authz.State()
 	r := readiness{Status: "ready", State: st.Info, Issuers: st.Verifier.Status()}
-	if !st.Verifier.HasKeys() {
-		r.Status, r.Reason = "not_ready", "no issuer has signing keys yet"
+	switch {
+	case !st.Verifier.Attempted():
+		r.Status, r.Reason = "not_ready", "waiting for the first key-set fetch of every issuer"
+	case !st.Verifier.HasKeys():
+		r.Status, r.Reason = "not_ready", "no issuer has signing keys"
 	}
 	s.infoMu.Lock()
 	if !s.lastReload.At.IsZero() {

@@ -40,6 +40,10 @@ func (s *Service) Reload(why string) error {
 	s.log.Info("reloaded", "trigger", why, "took", time.Since(start).Round(time.Microsecond),
 		"policies", len(st.Info.Policies), "apis", st.Info.APIs, "applications", st.Info.Applications)
 	s.updateHealth()
+	select { // the new configuration may name other directories
+	case s.resync <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

@@ -327,3 +327,64 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return abs
 }
+
+// A reload that changes how an issuer's keys are fetched keeps its keys: with the JWKS
+// now slow to answer, no check fails meanwhile.
+func TestReloadIssuerSettingsKeepsKeys(t *testing.T) {
+	h, path := startFromFile(t, nil)
+	c := h.keepChecking(t)
+	h.asgJWKS.SetDelay(2 * time.Second)
+	writeFile(t, path, strings.Replace(h.configYAML(""), "client_id_claims: [client_id, azp]}",
+		"client_id_claims: [client_id, azp], refresh_interval: 2h, fetch_timeout: 5s}", 1))
+	waitFor(t, func() bool { return h.reloadCount(t) > 0 })
+	if r := h.readyz(t); r.LastReload == nil || !r.LastReload.OK || r.code != 200 {
+		t.Errorf("after the reload: %d %+v", r.code, r.LastReload)
+	}
+	c.finish(t)
+}
+
+// Deploying policies by replacing their directory (mv policies.new policies) is seen,
+// and so are later edits in the new directory.
+func TestReloadFollowsReplacedPolicyDirectory(t *testing.T) {
+	h, _ := startFromFile(t, nil)
+	policies := filepath.Join(h.dir, "policies")
+	next := filepath.Join(h.dir, "policies.new")
+	if err := os.Mkdir(next, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile(filepath.Join(policies, "authz.rego"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(next, "authz.rego"), string(shipped))
+	writeFile(t, filepath.Join(next, "closed.rego"), "package tollgate.authz\n\ndeny contains \"closed\" if input.attributes.request.http.method == \"GET\"\n")
+	if err := os.RemoveAll(policies); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, policies); err != nil {
+		t.Fatal(err)
+	}
+	req := request("GET", "/orders/7", bearer(h.asgardeoToken(t, "web-prod", "urn:acme:orders:read", nil))...)
+	waitFor(t, func() bool { return h.check(t, req).GetDeniedResponse() != nil })
+
+	if err := os.Remove(filepath.Join(policies, "closed.rego")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return allowed(h.check(t, req)) })
+}
+
+// After a reload on request moves the data file to another directory, edits there
+// are followed.
+func TestReloadWatchesNewDirectories(t *testing.T) {
+	h, path := startFromFile(t, nil)
+	moved := filepath.Join(t.TempDir(), "data.yaml")
+	writeFile(t, moved, testData)
+	writeFile(t, path, strings.Replace(h.configYAML(""), "data: data.yaml", "data: "+moved, 1))
+	waitFor(t, func() bool { r := h.readyz(t).LastReload; return r != nil && r.OK })
+	if err := h.svc.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	catalogReq := request("GET", "/catalog/1", bearer(h.asgardeoToken(t, "web-prod", "urn:acme:catalog:read", nil))...)
+	writeFile(t, moved, withCatalog())
+	waitFor(t, func() bool { return allowed(h.check(t, catalogReq)) })
+}

@@ -40,8 +40,9 @@ type Service struct {
 	wg     sync.WaitGroup
 	errs   chan error
 
-	reloadMu   sync.Mutex // one reload at a time
-	infoMu     sync.Mutex // guards the two fields below
+	resync     chan struct{} // asks the file watcher to follow a reload's paths
+	reloadMu   sync.Mutex    // one reload at a time
+	infoMu     sync.Mutex    // guards the two fields below
 	lastReload reloadResult
 	applied    *config.Config // the configuration of the current State
 }
@@ -55,7 +56,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		stop()
 		return nil, err
 	}
-	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 2)}
+	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 2),
+		resync: make(chan struct{}, 1)}
 	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
 	s.grpc = grpc.NewServer(
 		// Envoy keeps long-lived connections and pings them; accept its pings.

@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,42 +14,40 @@ import (
 	"github.com/tollgate/tollgate/authz/config"
 )
 
-// watch reloads when the configuration file, the data file, a JWKS file or a policy
-// changes. It watches their directories, not the files: editors replace files, and
-// Kubernetes updates a ConfigMap volume by swapping its ..data symlink, which only
-// the directory sees.
+// watch reloads when the configuration file, the data file, a JWKS or CA file, or a
+// policy changes. It watches their directories, not the files: editors replace files,
+// and Kubernetes updates a ConfigMap volume by swapping its ..data symlink, which only
+// the directory sees. Paths are made absolute, as the kernel keeps one watch per
+// directory however it was named.
 func (s *Service) watch() error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
-	watched := map[string]bool{}
-	if err := s.syncWatches(w, watched); err != nil {
-		_ = w.Close()
-		return err
-	}
+	s.syncWatches(w)
 	s.background(func(ctx context.Context) {
 		defer w.Close()
-		s.followChanges(ctx, w, watched)
+		s.followChanges(ctx, w)
 	})
 	return nil
 }
 
-// followChanges reloads once per burst of relevant events, debounced.
-func (s *Service) followChanges(ctx context.Context, w *fsnotify.Watcher, watched map[string]bool) {
+// followChanges reloads once per burst of relevant events, debounced, and keeps the
+// watches in step with the applied configuration after every reload.
+func (s *Service) followChanges(ctx context.Context, w *fsnotify.Watcher) {
 	debounce := time.NewTimer(0)
 	<-debounce.C
+	defer debounce.Stop()
 	var changed string
 	for {
 		select {
 		case <-ctx.Done():
-			debounce.Stop()
 			return
 		case ev, ok := <-w.Events:
 			if !ok {
 				return
 			}
-			if s.relevant(ev.Name) {
+			if watchedPaths(s.appliedConfig()).relevant(ev.Name) {
 				changed = ev.Name
 				debounce.Reset(s.cfg.Reload.Debounce)
 			}
@@ -55,65 +55,83 @@ func (s *Service) followChanges(ctx context.Context, w *fsnotify.Watcher, watche
 			if !ok {
 				return
 			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				changed = "events lost (overflow)"
+				debounce.Reset(s.cfg.Reload.Debounce)
+				continue
+			}
 			s.log.Warn("file watch error; reload with SIGHUP if a change is missed", "error", err)
 		case <-debounce.C:
 			_ = s.Reload("file changed: " + changed)
-			if err := s.syncWatches(w, watched); err != nil {
-				s.log.Warn("cannot watch the new paths; reload with SIGHUP", "error", err)
-			}
+			s.syncWatches(w)
+		case <-s.resync:
+			s.syncWatches(w)
 		}
 	}
 }
 
-// watchDirs are the directories whose changes matter for cfg.
-func watchDirs(cfg *config.Config) []string {
-	dirs := []string{filepath.Dir(cfg.Data), filepath.Clean(cfg.Policies)}
-	if cfg.Path != "" {
-		dirs = append(dirs, filepath.Dir(cfg.Path))
-	}
+// paths are the absolute paths whose changes matter for one configuration.
+type paths struct {
+	dirs     []string // watched
+	files    []string // the configuration, data, JWKS and CA files
+	policies string   // the policies directory
+}
+
+func watchedPaths(cfg *config.Config) paths {
+	p := paths{policies: absolute(cfg.Policies)}
+	files := []string{cfg.Path, cfg.Data}
 	for _, is := range cfg.Issuers {
-		if is.JWKSFile != "" {
-			dirs = append(dirs, filepath.Dir(is.JWKSFile))
+		files = append(files, is.JWKSFile, is.CAFile)
+	}
+	for _, f := range files {
+		if f != "" {
+			p.files = append(p.files, absolute(f))
 		}
 	}
-	return dirs
+	// The policies directory's parent sees it replaced (mv policies.new policies).
+	p.dirs = append(p.dirs, p.policies, filepath.Dir(p.policies))
+	for _, f := range p.files {
+		if d := filepath.Dir(f); !slices.Contains(p.dirs, d) {
+			p.dirs = append(p.dirs, d)
+		}
+	}
+	return p
 }
 
-// syncWatches adds the directories the applied configuration needs.
-func (s *Service) syncWatches(w *fsnotify.Watcher, watched map[string]bool) error {
-	cfg := s.appliedConfig()
-	for _, d := range watchDirs(cfg) {
-		if watched[d] {
+// relevant reports an event on a file Tollgate reads, a Kubernetes ConfigMap's ..data
+// swap, or the policies directory itself coming or going. Editors' swap and backup
+// files and unrelated files beside the configuration are ignored.
+func (p paths) relevant(name string) bool {
+	name = absolute(name)
+	switch base := filepath.Base(name); {
+	case strings.HasPrefix(base, ".."):
+		return true
+	case name == p.policies:
+		return true
+	case filepath.Dir(name) == p.policies && strings.HasSuffix(base, ".rego"):
+		return true
+	}
+	return slices.Contains(p.files, name)
+}
+
+// syncWatches watches every directory the applied configuration needs that is not
+// watched now: new ones after a reload, and ones the kernel dropped because the
+// directory was removed or replaced.
+func (s *Service) syncWatches(w *fsnotify.Watcher) {
+	have := w.WatchList()
+	for _, d := range watchedPaths(s.appliedConfig()).dirs {
+		if slices.Contains(have, d) {
 			continue
 		}
 		if err := w.Add(d); err != nil {
-			return fmt.Errorf("watch %s: %w", d, err)
+			s.log.Warn("cannot watch a directory; changes in it need SIGHUP", "dir", d, "error", err)
 		}
-		watched[d] = true
 	}
-	return nil
 }
 
-// relevant reports an event on a file Tollgate reads: the configuration, data or a
-// JWKS file, a policy, or a Kubernetes ConfigMap's ..data swap. Editors' swap and
-// backup files and unrelated files next to the configuration are ignored.
-func (s *Service) relevant(name string) bool {
-	cfg := s.appliedConfig()
-	base := filepath.Base(name)
-	if strings.HasPrefix(base, "..") {
-		return true
+func absolute(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
 	}
-	if filepath.Dir(name) == filepath.Clean(cfg.Policies) && strings.HasSuffix(base, ".rego") {
-		return true
-	}
-	files := []string{cfg.Path, cfg.Data}
-	for _, is := range cfg.Issuers {
-		files = append(files, is.JWKSFile)
-	}
-	for _, f := range files {
-		if f != "" && filepath.Clean(f) == filepath.Clean(name) {
-			return true
-		}
-	}
-	return false
+	return filepath.Clean(p)
 }

@@ -112,8 +112,10 @@ func TestUnknownKIDsAreRateLimited(t *testing.T) {
 			t.Fatalf("token %d: %v; want %v", i, err, ErrUnknownKey)
 		}
 	}
-	if hits := jwks.Hits(); hits > 2 {
-		t.Errorf("200 unknown kids caused %d JWKS fetches; want at most 2", hits)
+	// The first unknown kid refreshed the set at once; the other 199 did not.
+	eventually(t, "the first unknown kid refreshes the set", func() bool { return jwks.Hits() >= 2 })
+	if hits := jwks.Hits(); hits != 2 {
+		t.Errorf("200 unknown kids caused %d JWKS fetches after the first; want 1", hits-1)
 	}
 	if _, err := v.Verify(context.Background(), tokenOf(t, k, stsIss)); err != nil {
 		t.Errorf("known key after the flood: %v", err)

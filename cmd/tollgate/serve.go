@@ -36,15 +36,17 @@ func runServe(args []string, _, stderr io.Writer) int {
 // serve runs until SIGTERM or SIGINT, then drains in-flight checks. A second signal
 // during the drain stops the process at once. SIGHUP reloads.
 func serve(cfg *config.Config, log *slog.Logger) error {
+	// Before the (slow) load, so a SIGHUP meanwhile does not kill the process; the
+	// reload it asks for runs once the service is up.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	svc, err := service.New(cfg, log)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	runErr := svc.Start()
 	for runErr == nil {
 		select {
