@@ -112,7 +112,13 @@ func (e *Engine) Eval(ctx context.Context, input ast.Value, opts ...rego.EvalOpt
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", Query, err)
 	}
-	rs, err := e.query.Eval(ctx, append(opts, rego.EvalParsedInput(input))...)
+	var rs rego.ResultSet
+	var err error
+	if len(opts) == 0 { // the hot path: no slice to build
+		rs, err = e.query.Eval(ctx, rego.EvalParsedInput(input))
+	} else {
+		rs, err = e.query.Eval(ctx, append(opts, rego.EvalParsedInput(input))...)
+	}
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", Query, err)
 	}
