@@ -121,20 +121,21 @@ type JWKS struct {
 // NewJWKS serves the public keys at Server.URL until the test ends.
 func NewJWKS(t testing.TB, keys ...*Key) *JWKS {
 	t.Helper()
-	j := &JWKS{}
-	j.SetKeys(t, keys...)
-	j.Server = httptest.NewServer(http.HandlerFunc(j.serve))
-	t.Cleanup(j.Server.Close)
-	return j
+	return serveJWKS(t, httptest.NewServer, keys)
 }
 
 // NewTLSJWKS serves the public keys over https, with a certificate of httptest's own
 // CA: a client trusts it only when given CAPEM.
 func NewTLSJWKS(t testing.TB, keys ...*Key) *JWKS {
 	t.Helper()
+	return serveJWKS(t, httptest.NewTLSServer, keys)
+}
+
+func serveJWKS(t testing.TB, start func(http.Handler) *httptest.Server, keys []*Key) *JWKS {
+	t.Helper()
 	j := &JWKS{}
 	j.SetKeys(t, keys...)
-	j.Server = httptest.NewTLSServer(http.HandlerFunc(j.serve))
+	j.Server = start(http.HandlerFunc(j.serve))
 	t.Cleanup(j.Server.Close)
 	return j
 }
