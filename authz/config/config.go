@@ -22,14 +22,19 @@ import (
 type Config struct {
 	// GRPC is the listener of the ext_authz v3 service, gRPC health and reflection.
 	GRPC Listener `yaml:"grpc"`
-	// HTTP is the listener of /healthz and /readyz.
+	// HTTP is the listener of /healthz, /readyz and the STS endpoints.
 	HTTP Listener `yaml:"http"`
 	// Issuers are the token issuers whose access tokens Tollgate accepts.
 	Issuers []Issuer `yaml:"issuers"`
 	// Policies is the directory of .rego files; files ending in _test.rego are not served.
 	Policies string `yaml:"policies"`
-	// Data is the YAML or JSON file of APIs, applications and subscriptions.
+	// Data is the YAML or JSON file of APIs, applications and subscriptions (GitOps
+	// mode); exclusive with Store.
 	Data string `yaml:"data"`
+	// Store is the durable store; when set, the data comes from it.
+	Store *Store `yaml:"store"`
+	// STS configures the built-in token service, which needs Store.
+	STS STS `yaml:"sts"`
 	// TokenCache bounds the cache of verified tokens.
 	TokenCache TokenCache `yaml:"token_cache"`
 	// Log selects the log level, format and which decisions are logged.
@@ -98,11 +103,12 @@ func Default() Config {
 		// accepts is judged by the policy, while a hostile one is refused cheaply.
 		Limits: Limits{MaxTokenBytes: 16 << 10, MaxHeaderBytes: 96 << 10, MaxHeaders: 150},
 		Reload: Reload{Watch: true, Debounce: 250 * time.Millisecond},
+		STS:    defaultSTS(),
 	}
 }
 
 // Load reads, decodes and validates the configuration file at path. Relative paths in
-// the file (policies, data, jwks_file, ca_file) are resolved against the file's directory.
+// the file (policies, data, store, jwks_file, ca_file) are resolved against the file's directory.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -126,6 +132,7 @@ func Parse(raw []byte) (*Config, error) {
 	for i := range cfg.Issuers {
 		cfg.Issuers[i].ApplyDefaults()
 	}
+	cfg.applyStoreDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -161,6 +168,10 @@ func friendlyYAMLError(err error) error {
 func (c *Config) resolvePaths(dir string) {
 	c.Policies = resolve(dir, c.Policies)
 	c.Data = resolve(dir, c.Data)
+	if c.Store != nil {
+		c.Store.Path = resolve(dir, c.Store.Path)
+		c.Store.KeyFile = resolve(dir, c.Store.KeyFile)
+	}
 	for i := range c.Issuers {
 		c.Issuers[i].JWKSFile = resolve(dir, c.Issuers[i].JWKSFile)
 		c.Issuers[i].CAFile = resolve(dir, c.Issuers[i].CAFile)

@@ -57,6 +57,13 @@ func TestParseDefaults(t *testing.T) {
 		ShutdownTimeout: 15 * time.Second,
 		Limits:          Limits{MaxTokenBytes: 16384, MaxHeaderBytes: 98304, MaxHeaders: 150},
 		Reload:          Reload{Watch: true, Debounce: 250 * time.Millisecond},
+		STS: STS{
+			Issuer: "http://localhost:8080", Audience: "tollgate", TokenTTL: time.Hour, Algorithm: "RS256",
+			KeyRotation: 720 * time.Hour, FailedAuth: FailedAuth{Burst: 10, Every: 6 * time.Second},
+		},
+	}
+	if cfg.STS.On(cfg.Store) {
+		t.Error("the STS is on without a store")
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Parse(minimal) =\n%+v\nwant\n%+v", *cfg, want)
@@ -170,7 +177,21 @@ func TestParseErrors(t *testing.T) {
 		{"bad http address", doc("http: {address: \"localhost\"}\n"), []string{"http.address"}},
 		{"empty grpc address", doc("grpc: {address: \"\"}\n"), []string{"grpc.address"}},
 		{"missing policies", "data: d\nissuers:\n" + iss(demo), []string{"policies: is required"}},
-		{"missing data", "policies: p\nissuers:\n" + iss(demo), []string{"data: is required"}},
+		{"missing data", "policies: p\nissuers:\n" + iss(demo), []string{"data: set data:", "or store:"}},
+		{"data and store", doc("store: {path: s.db}\n"), []string{"data: set data: or store:, not both"}},
+		{"store without path", "policies: p\nstore: {}\n", []string{"store.path: is required"}},
+		{"tiny poll interval", "policies: p\nstore: {path: s.db, poll_interval: 10ms}\n", []string{"store.poll_interval"}},
+		{"sts without store", doc("sts: {enabled: true}\n"), []string{"sts.enabled", "needs store:"}},
+		{"sts bad algorithm", "policies: p\nstore: {path: s.db}\nsts: {algorithm: HS256}\n", []string{"sts.algorithm", `"HS256"`}},
+		{"sts bad issuer", "policies: p\nstore: {path: s.db}\nsts: {issuer: \"https://a/?x=1\"}\n", []string{"sts.issuer", "no query"}},
+		{"sts issuer not a URL", "policies: p\nstore: {path: s.db}\nsts: {issuer: sts.local}\n", []string{"sts.issuer", "https"}},
+		{"sts short ttl", "policies: p\nstore: {path: s.db}\nsts: {token_ttl: 1s}\n", []string{"sts.token_ttl"}},
+		{"sts short rotation", "policies: p\nstore: {path: s.db}\nsts: {key_rotation: 1m}\n", []string{"sts.key_rotation"}},
+		{"sts empty audience", "policies: p\nstore: {path: s.db}\nsts: {audience: \"\"}\n", []string{"sts.audience"}},
+		{"sts zero failed_auth", "policies: p\nstore: {path: s.db}\nsts: {failed_auth: {burst: 0}}\n", []string{"sts.failed_auth"}},
+		{"issuer named tollgate", doc("", iss("name: tollgate, issuer: i, jwks_file: j")), []string{"issuers[0].name", "built-in STS"}},
+		{"issuer is the sts issuer", "policies: p\nstore: {path: s.db}\nissuers:\n" + iss("name: a, issuer: \"http://localhost:8080\", jwks_file: j"),
+			[]string{"issuers[0].issuer", "sts.issuer"}},
 		{"missing issuers", "policies: p\ndata: d\n", []string{"issuers: at least one"}},
 		{"empty issuers", "policies: p\ndata: d\nissuers: []\n", []string{"issuers: at least one"}},
 		{"negative cache size", doc("token_cache: {size: -1}\n"), []string{"token_cache.size"}},
@@ -301,7 +322,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"missing file", filepath.Join(dir, "nope.yaml"), []string{"read config", "nope.yaml"}},
 		{"directory", dir, []string{"read config"}},
-		{"invalid file names the path", bad, []string{"config " + bad, "data: is required"}},
+		{"invalid file names the path", bad, []string{"config " + bad, "data: set data:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,5 +361,50 @@ func TestSlogLevel(t *testing.T) {
 				t.Errorf("SlogLevel(%q) = %s", lvl, got)
 			}
 		})
+	}
+}
+
+func TestStoreMode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "conf", "c.yaml")
+	writeFile(t, path, "policies: p\nhttp: {address: \"0.0.0.0:9000\"}\nstore: {path: var/t.db}\n")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Store{
+		Path:         filepath.Join(dir, "conf", "var", "t.db"),
+		KeyFile:      filepath.Join(dir, "conf", "var", "t.db.key"),
+		PollInterval: time.Second,
+	}
+	if *cfg.Store != want {
+		t.Errorf("store = %+v, want %+v", *cfg.Store, want)
+	}
+	if !cfg.STS.On(cfg.Store) {
+		t.Error("the STS is off by default with a store")
+	}
+	if cfg.STS.Issuer != "http://localhost:9000" {
+		t.Errorf("sts.issuer = %q, want the HTTP listener with localhost", cfg.STS.Issuer)
+	}
+	is := cfg.STSIssuer()
+	if is.Name != STSName || is.Issuer != cfg.STS.Issuer || !is.RequireATJWT ||
+		!reflect.DeepEqual(is.Audiences, []string{"tollgate"}) || !reflect.DeepEqual(is.ClientIDClaims, []string{"client_id"}) {
+		t.Errorf("STSIssuer() = %+v", is)
+	}
+
+	off := mustParse(t, "policies: p\nstore: {path: s.db, key_file: /k}\nsts: {enabled: false}\nissuers:\n"+iss(demo))
+	if off.STS.On(off.Store) {
+		t.Error("sts.enabled: false left the STS on")
+	}
+	if off.Store.KeyFile != "/k" {
+		t.Errorf("key_file = %q, want it kept", off.Store.KeyFile)
+	}
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080", ":8080": "http://localhost:8080",
+		"[::]:80": "http://localhost:80", "[::1]:80": "http://[::1]:80", "gw.example:443": "http://gw.example:443",
+	} {
+		if got := issuerFromAddress(addr); got != want {
+			t.Errorf("issuerFromAddress(%q) = %q, want %q", addr, got, want)
+		}
 	}
 }

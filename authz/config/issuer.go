@@ -43,6 +43,9 @@ type Issuer struct {
 	CAFile string `yaml:"ca_file"`
 	// MaxJWKSBytes caps the size of a JWKS response; a larger one is refused.
 	MaxJWKSBytes int64 `yaml:"max_jwks_bytes"`
+	// RequireATJWT accepts only RFC 9068 access tokens: header typ "at+jwt". Off, a
+	// typ of "JWT" or none is accepted too (many IdPs send no at+jwt).
+	RequireATJWT bool `yaml:"require_at_jwt"`
 }
 
 // Issuer defaults for the JWKS lifecycle.

@@ -20,11 +20,9 @@ func (c *Config) Validate() error {
 	if c.Policies == "" {
 		errs = append(errs, errors.New("policies: is required (a directory of .rego files)"))
 	}
-	if c.Data == "" {
-		errs = append(errs, errors.New("data: is required (a YAML or JSON data file)"))
-	}
-	if len(c.Issuers) == 0 {
-		errs = append(errs, errors.New("issuers: at least one issuer is required"))
+	errs = append(errs, c.validateStore()...)
+	if len(c.Issuers) == 0 && !c.STS.On(c.Store) {
+		errs = append(errs, errors.New("issuers: at least one issuer is required when the STS is off"))
 	}
 	names := map[string]int{}
 	iss := map[string]int{}
@@ -36,6 +34,12 @@ func (c *Config) Validate() error {
 		}
 		if j, dup := names[is.Name]; dup && is.Name != "" {
 			errs = append(errs, fmt.Errorf("%s.name: %q is also the name of issuers[%d]", prefix, is.Name, j))
+		}
+		if is.Name == STSName {
+			errs = append(errs, fmt.Errorf("%s.name: %q is the built-in STS's name; choose another", prefix, is.Name))
+		}
+		if is.Issuer == c.STS.Issuer && is.Issuer != "" && c.STS.On(c.Store) {
+			errs = append(errs, fmt.Errorf("%s.issuer: %q is the built-in STS's issuer (sts.issuer)", prefix, is.Issuer))
 		}
 		if j, dup := iss[is.Issuer]; dup && is.Issuer != "" {
 			errs = append(errs, fmt.Errorf("%s.issuer: %q is also the issuer of issuers[%d]", prefix, is.Issuer, j))

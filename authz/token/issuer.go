@@ -23,6 +23,7 @@ type issuer struct {
 	audiences      []string
 	clientIDClaims []string
 	scopeClaims    []string
+	requireATJWT   bool
 	keys           *keySet
 }
 
@@ -34,6 +35,7 @@ func newIssuer(c config.Issuer, ks *keySet) *issuer {
 		audiences:      slices.Clone(c.Audiences),
 		clientIDClaims: slices.Clone(c.ClientIDClaims),
 		scopeClaims:    slices.Clone(c.ScopeClaims),
+		requireATJWT:   c.RequireATJWT,
 		keys:           ks,
 	}
 }

@@ -37,8 +37,9 @@ type Verifier struct {
 // remote key sets; Close (or cancelling ctx) stops them. cacheSize 0 turns the cache
 // off. prev, when not nil, is the verifier this one replaces: its key sets whose
 // source is unchanged are kept, with their keys; when nothing changed, prev itself is
-// returned. Retire prev once the new verifier is in use.
-func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, log *slog.Logger, prev *Verifier) (*Verifier, error) {
+// returned. Retire prev once the new verifier is in use. An issuer named as one of
+// local takes its keys from it instead of a JWKS.
+func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, log *slog.Logger, prev *Verifier, local ...*LocalKeys) (*Verifier, error) {
 	v := &Verifier{byIss: make(map[string]*issuer, len(issuers)), size: cacheSize, now: time.Now}
 	old := map[keySource]*keySet{}
 	if prev != nil {
@@ -50,7 +51,7 @@ func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, lo
 	var fresh []*keySet
 	for _, c := range issuers {
 		c.ApplyDefaults()
-		ks, isNew, err := keySetFor(ctx, c, old, log)
+		ks, isNew, err := keySetFor(ctx, c, old, log, local)
 		if err != nil {
 			v.Retire(prev)
 			return nil, fmt.Errorf("issuer %s: %w", c.Name, err)
@@ -91,9 +92,14 @@ func NewVerifier(ctx context.Context, issuers []config.Issuer, cacheSize int, lo
 	return v, nil
 }
 
-// keySetFor returns the key set of c: the one in old with the same source, given
-// c's settings, or a new one (isNew).
-func keySetFor(ctx context.Context, c config.Issuer, old map[keySource]*keySet, log *slog.Logger) (*keySet, bool, error) {
+// keySetFor returns the key set of c: its local one, the one in old with the same
+// source, given c's settings, or a new one (isNew).
+func keySetFor(ctx context.Context, c config.Issuer, old map[keySource]*keySet, log *slog.Logger, local []*LocalKeys) (*keySet, bool, error) {
+	for _, l := range local {
+		if l.ks.src.name == c.Name {
+			return l.ks, false, nil
+		}
+	}
 	src, err := newKeySource(c)
 	if err != nil {
 		return nil, false, err
@@ -219,7 +225,7 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*Identity, *issuer, 
 		if is == nil {
 			return nil, ErrUnknownIssuer
 		}
-		if e := checkHeader(t.Header); e != nil {
+		if e := checkHeader(t.Header, is.requireATJWT); e != nil {
 			return nil, e
 		}
 		if !slices.Contains(is.algorithms, t.Method.Alg()) {
@@ -237,18 +243,23 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*Identity, *issuer, 
 	return id, is, by, e
 }
 
-// checkHeader accepts the typ values of RFC 9068 and plain JWTs, and no crit extension.
-func checkHeader(h map[string]any) *Error {
+// checkHeader accepts no crit extension, and the typ values of RFC 9068 and, unless
+// atJWT requires RFC 9068's, of plain JWTs. Media types compare without case and
+// with or without their "application/" prefix (RFC 7515 section 4.1.9).
+func checkHeader(h map[string]any, atJWT bool) *Error {
 	if _, ok := h["crit"]; ok {
 		return ErrCritical
 	}
 	typ, ok := h["typ"]
 	if !ok {
+		if atJWT {
+			return ErrType
+		}
 		return nil
 	}
 	s, _ := typ.(string)
 	s = strings.TrimPrefix(strings.ToLower(s), "application/")
-	if s != "at+jwt" && s != "jwt" {
+	if s != "at+jwt" && (atJWT || s != "jwt") {
 		return ErrType
 	}
 	return nil

@@ -151,6 +151,12 @@ func (j *JWKS) URL() string { return j.Server.URL + "/jwks" }
 // SetKeys replaces the served keys, as an issuer does when it rotates.
 func (j *JWKS) SetKeys(t testing.TB, keys ...*Key) {
 	t.Helper()
+	j.SetResponse(http.StatusOK, SetOf(t, keys...))
+}
+
+// SetOf returns the JWK Set of the keys' public halves.
+func SetOf(t testing.TB, keys ...*Key) []byte {
+	t.Helper()
 	set := jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{}}
 	for _, k := range keys {
 		set.Keys = append(set.Keys, k.JWK(t))
@@ -159,7 +165,7 @@ func (j *JWKS) SetKeys(t testing.TB, keys ...*Key) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.SetResponse(http.StatusOK, body)
+	return body
 }
 
 // SetResponse makes the server answer with this status and body.

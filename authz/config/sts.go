@@ -1,0 +1,190 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// STSName is the issuer name of the built-in STS: its tokens, and the client IDs of
+// its credentials in the data, carry it. A configured issuer may not use it.
+const STSName = "tollgate"
+
+// Store is the durable store: an embedded SQLite file. When set it is the data source
+// (instead of data:), and it is always where the STS keeps its signing keys and
+// credentials.
+type Store struct {
+	// Path is the SQLite file; it and its -wal and -shm files are created 0600.
+	Path string `yaml:"path"`
+	// KeyFile holds the key that encrypts the signing keys and keys the client-secret
+	// HMACs, created 0600 on first start; TOLLGATE_STORE_KEY overrides it. Default:
+	// the store's path with ".key" appended.
+	KeyFile string `yaml:"key_file"`
+	// PollInterval is how often the store is asked whether another process (such as
+	// `tollgate import`) changed it; changes made in this process apply at once.
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+// STS configures the built-in OAuth2 token service.
+type STS struct {
+	// Enabled turns the STS on or off; left out, it is on when store: is set. It
+	// needs store:.
+	Enabled *bool `yaml:"enabled"`
+	// Issuer is the iss of its tokens and the base of its endpoint URLs. Default:
+	// http:// and http.address, with "localhost" for an unspecified host; set it to
+	// the URL clients reach Tollgate at.
+	Issuer string `yaml:"issuer"`
+	// Audience is the aud of its tokens, which the decision path requires.
+	Audience string `yaml:"audience"`
+	// TokenTTL is the lifetime of an access token.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// Algorithm signs new keys: RS256, ES256 or EdDSA.
+	Algorithm string `yaml:"algorithm"`
+	// KeyRotation is how long a signing key signs before a new one replaces it.
+	KeyRotation time.Duration `yaml:"key_rotation"`
+	// FailedAuth limits failed client authentications at the token endpoint.
+	FailedAuth FailedAuth `yaml:"failed_auth"`
+}
+
+// FailedAuth limits failed client authentications, per client ID and per source
+// address: each may fail Burst times at once, and then once per Every. A limited
+// client is refused with 429 before its secret is looked at.
+type FailedAuth struct {
+	Burst int           `yaml:"burst"`
+	Every time.Duration `yaml:"every"`
+}
+
+// STS defaults.
+const (
+	DefaultPollInterval = time.Second
+	DefaultAudience     = "tollgate"
+	DefaultTokenTTL     = time.Hour
+	DefaultAlgorithm    = "RS256"
+	DefaultKeyRotation  = 30 * 24 * time.Hour
+)
+
+var stsAlgorithms = []string{"RS256", "ES256", "EdDSA"}
+
+// On reports whether the STS runs.
+func (s STS) On(store *Store) bool {
+	if s.Enabled != nil {
+		return *s.Enabled
+	}
+	return store != nil
+}
+
+func defaultSTS() STS {
+	return STS{
+		Audience: DefaultAudience, TokenTTL: DefaultTokenTTL, Algorithm: DefaultAlgorithm,
+		KeyRotation: DefaultKeyRotation, FailedAuth: FailedAuth{Burst: 10, Every: 6 * time.Second},
+	}
+}
+
+// applyStoreDefaults sets the store and STS defaults that depend on other keys.
+func (c *Config) applyStoreDefaults() {
+	if c.Store != nil {
+		setDefault(&c.Store.PollInterval, DefaultPollInterval)
+		if c.Store.KeyFile == "" && c.Store.Path != "" {
+			c.Store.KeyFile = c.Store.Path + ".key"
+		}
+	}
+	if c.STS.Issuer == "" {
+		c.STS.Issuer = issuerFromAddress(c.HTTP.Address)
+	}
+}
+
+// issuerFromAddress is the default STS issuer: the HTTP listener as a URL.
+func issuerFromAddress(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// STSIssuer is how the decision path trusts the built-in STS: its issuer and
+// audience, RFC 9068 access tokens only, with the claims it writes.
+func (c *Config) STSIssuer() Issuer {
+	is := Issuer{
+		Name: STSName, Issuer: c.STS.Issuer, Audiences: []string{c.STS.Audience},
+		Algorithms: slices.Clone(stsAlgorithms), ClientIDClaims: []string{"client_id"},
+		ScopeClaims: []string{"scope"}, RequireATJWT: true,
+	}
+	is.ApplyDefaults()
+	return is
+}
+
+func (c *Config) validateStore() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	switch {
+	case c.Data == "" && c.Store == nil:
+		bad("data", "set data: (a YAML or JSON data file) or store: (a durable store)")
+	case c.Data != "" && c.Store != nil:
+		bad("data", "set data: or store:, not both; `tollgate import` copies a data file into the store")
+	case c.Store != nil && c.Store.Path == "":
+		bad("store.path", "is required (the SQLite file)")
+	}
+	if c.Store != nil && c.Store.PollInterval < 100*time.Millisecond {
+		bad("store.poll_interval", "must be at least 100ms")
+	}
+	if !c.STS.On(c.Store) {
+		return errs
+	}
+	if c.Store == nil {
+		bad("sts.enabled", "the STS needs store: for its signing keys and credentials")
+	}
+	return append(errs, c.STS.validate()...)
+}
+
+func (s STS) validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("sts.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if err := checkIssuerURL(s.Issuer); err != nil {
+		bad("issuer", "%v", err)
+	}
+	if s.Audience == "" {
+		bad("audience", "must not be empty")
+	}
+	if s.TokenTTL < time.Minute || s.TokenTTL > 24*time.Hour {
+		bad("token_ttl", "must be from 1m to 24h")
+	}
+	if !slices.Contains(stsAlgorithms, s.Algorithm) {
+		bad("algorithm", "%q: use one of %s", s.Algorithm, strings.Join(stsAlgorithms, ", "))
+	}
+	if s.KeyRotation < time.Hour {
+		bad("key_rotation", "must be at least 1h")
+	}
+	if s.FailedAuth.Burst < 1 || s.FailedAuth.Every <= 0 {
+		bad("failed_auth", "burst must be at least 1 and every positive")
+	}
+	return errs
+}
+
+// checkIssuerURL accepts an RFC 8414 issuer: an https URL, or http for local use,
+// with no query or fragment.
+func checkIssuerURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case s == "":
+		return errors.New("is required")
+	case err != nil:
+		return err
+	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
+		return fmt.Errorf("%q must be an https (or http) URL", s)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("%q must have no query, fragment or user info (RFC 8414 section 2)", s)
+	}
+	return nil
+}
