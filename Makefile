@@ -14,8 +14,10 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/tollgate
 
-## run: start `tollgate serve` on the quickstart config in examples/
+## run: fill the quickstart store from examples/data.yaml (printing new STS credentials
+## once), then start `tollgate serve` on examples/config.yaml
 run: build
+	$(BIN) import --config examples/config.yaml --credentials examples/data.yaml
 	$(BIN) serve --config examples/config.yaml
 
 ## test: formatting, vet, staticcheck, Rego tests (100% coverage), Go tests with -race, fuzzing
@@ -48,6 +50,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalize$$' -fuzztime=$(FUZZTIME) ./authz/route
 	$(GO) test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./authz/route
 	$(GO) test -run='^$$' -fuzz='^FuzzExtract$$' -fuzztime=$(FUZZTIME) ./authz/token
+	$(GO) test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./authz/sts
 
 clean:
 	rm -rf bin

@@ -17,13 +17,13 @@ import (
 // quickstartServer serves the quickstart configuration in process.
 func quickstartServer(tb testing.TB, cacheSize int) *Server {
 	tb.Helper()
-	cfg, err := config.Load("../examples/config.yaml")
+	cfg, err := config.Load("../examples/gitops.yaml")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	cfg.TokenCache.Size = cacheSize
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := LoadState(context.Background(), cfg, log, nil)
+	st, err := LoadState(context.Background(), cfg, log, nil, Sources{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,7 +2,9 @@ package authz
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/tollgate/tollgate/authz/catalog"
@@ -27,22 +29,33 @@ type State struct {
 type StateInfo struct {
 	LoadedAt     time.Time `json:"loaded_at"`
 	Policies     []string  `json:"policies"`
-	Data         string    `json:"data"`
+	Data         string    `json:"data"` // the data file, or "store " and the store's path
 	APIs         int       `json:"apis"`
 	Applications int       `json:"applications"`
 }
 
-// LoadState builds a State from the configuration: it loads and validates the data,
-// compiles the router and the policies, and starts the issuers' key sets. ctx bounds
-// the background fetches of remote key sets. prev is the verifier of the State this
-// one replaces, or nil: key sets whose source is unchanged are kept (see
+// Sources are what a State is built from besides the configuration file.
+type Sources struct {
+	// Catalog reads the data from the store; nil reads the data file (cfg.Data).
+	Catalog func(ctx context.Context) (*catalog.Catalog, error)
+	// STS is the key set of the built-in STS, which is trusted as the issuer
+	// cfg.STSIssuer(); nil when the STS is off.
+	STS *token.LocalKeys
+}
+
+// LoadState builds a State from the configuration and src: it loads and validates the
+// data, compiles the router and the policies, and starts the issuers' key sets. ctx
+// bounds the background fetches of remote key sets. prev is the verifier of the State
+// this one replaces, or nil: key sets whose source is unchanged are kept (see
 // token.NewVerifier). On error nothing new keeps running.
-func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *token.Verifier) (*State, error) {
-	names := make([]string, len(cfg.Issuers))
-	for i, is := range cfg.Issuers {
-		names[i] = is.Name
+func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *token.Verifier, src Sources) (*State, error) {
+	issuers := slices.Clone(cfg.Issuers)
+	var local []*token.LocalKeys
+	if src.STS != nil {
+		issuers = append(issuers, cfg.STSIssuer())
+		local = append(local, src.STS)
 	}
-	cat, err := catalog.Load(cfg.Data, names)
+	cat, where, err := loadCatalog(ctx, cfg, src)
 	if err != nil {
 		return nil, err
 	}
@@ -54,15 +67,37 @@ func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := token.NewVerifier(ctx, cfg.Issuers, cfg.TokenCache.Size, log, prev)
+	verifier, err := token.NewVerifier(ctx, issuers, cfg.TokenCache.Size, log, prev, local...)
 	if err != nil {
 		return nil, err
 	}
 	return &State{
 		Router: router, Policy: engine, Verifier: verifier, Limits: cfg.Limits,
 		Info: StateInfo{
-			LoadedAt: time.Now().UTC(), Policies: engine.Files(), Data: cfg.Data,
+			LoadedAt: time.Now().UTC(), Policies: engine.Files(), Data: where,
 			APIs: len(cat.APIs), Applications: len(cat.Applications),
 		},
 	}, nil
+}
+
+// loadCatalog reads the data from the store or the data file and validates it: client
+// IDs may name a configured issuer, or, in a store, the STS.
+func loadCatalog(ctx context.Context, cfg *config.Config, src Sources) (*catalog.Catalog, string, error) {
+	names := make([]string, 0, len(cfg.Issuers)+1)
+	for _, is := range cfg.Issuers {
+		names = append(names, is.Name)
+	}
+	if src.Catalog == nil {
+		cat, err := catalog.Load(cfg.Data, names)
+		return cat, cfg.Data, err
+	}
+	where := "store " + cfg.Store.Path
+	cat, err := src.Catalog(ctx)
+	if err != nil {
+		return nil, where, fmt.Errorf("read the data from the %s: %w", where, err)
+	}
+	if err := cat.Validate(append(names, config.STSName)); err != nil {
+		return nil, where, fmt.Errorf("data in the %s: %w", where, err)
+	}
+	return cat, where, nil
 }

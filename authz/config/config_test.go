@@ -339,18 +339,35 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestLoadExample(t *testing.T) {
-	cfg, err := Load("../../examples/config.yaml")
+func TestLoadExamples(t *testing.T) {
+	gitops, err := Load("../../examples/gitops.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Issuers) != 1 || cfg.Issuers[0].Name != "demo" {
-		t.Errorf("issuers = %+v, want one named demo", cfg.Issuers)
+	quickstart, err := Load("../../examples/config.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, p := range map[string]string{"policies": cfg.Policies, "data": cfg.Data, "jwks_file": cfg.Issuers[0].JWKSFile} {
-		if _, err := os.Stat(p); err != nil {
-			t.Errorf("%s %q: %v", name, p, err)
+	for _, cfg := range []*Config{gitops, quickstart} {
+		if len(cfg.Issuers) != 1 || cfg.Issuers[0].Name != "demo" {
+			t.Errorf("%s: issuers = %+v, want one named demo", cfg.Path, cfg.Issuers)
 		}
+		for name, p := range map[string]string{"policies": cfg.Policies, "jwks_file": cfg.Issuers[0].JWKSFile} {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("%s: %s %q: %v", cfg.Path, name, p, err)
+			}
+		}
+	}
+	if _, err := os.Stat(gitops.Data); err != nil || gitops.STS.On(gitops.Store) {
+		t.Errorf("gitops.yaml: data %q (%v), STS on %v; want a data file and no STS", gitops.Data, err, gitops.STS.On(gitops.Store))
+	}
+	if quickstart.Store == nil || !quickstart.STS.On(quickstart.Store) || quickstart.STS.Issuer != "http://127.0.0.1:8080" {
+		t.Errorf("config.yaml: store %+v, sts %+v; want a store and the STS on the HTTP listener", quickstart.Store, quickstart.STS)
+	}
+	// Apart from where the data lives, the two are the same configuration.
+	gitops.Data, gitops.Store, gitops.STS, gitops.Path = "", quickstart.Store, quickstart.STS, quickstart.Path
+	if !reflect.DeepEqual(gitops, quickstart) {
+		t.Errorf("gitops.yaml and config.yaml differ beyond data/store:\n%+v\n%+v", gitops, quickstart)
 	}
 }
 

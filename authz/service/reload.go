@@ -21,10 +21,16 @@ type reloadResult struct {
 // reason, and the last good State keeps serving. Changes that only a restart can
 // apply (listeners, logging, shutdown timeout, watching) are logged and left alone.
 func (s *Service) Reload(why string) error {
+	return s.refresh(why, true)
+}
+
+// refresh builds a new State, from the configuration file read again when readFile
+// is set, or from the one applied now (a store change), and swaps it in.
+func (s *Service) refresh(why string, readFile bool) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	start := time.Now()
-	err := s.reload()
+	err := s.reload(readFile)
 	result := reloadResult{At: start.UTC(), OK: err == nil}
 	if err != nil {
 		result.Error = err.Error()
@@ -47,22 +53,28 @@ func (s *Service) Reload(why string) error {
 	return nil
 }
 
-func (s *Service) reload() error {
+func (s *Service) reload(readFile bool) error {
 	cfg := s.appliedConfig()
-	if cfg.Path != "" {
+	if readFile && cfg.Path != "" {
 		var err error
 		if cfg, err = config.Load(cfg.Path); err != nil {
 			return err
 		}
+		s.warnRestartOnly(cfg)
+		// The store and the STS run as started until a restart, and so does the
+		// choice between a data file and the store.
+		if (cfg.Store == nil) != (s.cfg.Store == nil) {
+			cfg.Data = s.cfg.Data
+		}
+		cfg.Store, cfg.STS = s.cfg.Store, s.cfg.STS
 	}
 	old := s.authz.State()
-	st, err := authz.LoadState(s.ctx, cfg, s.log, old.Verifier)
+	st, err := authz.LoadState(s.ctx, cfg, s.log, old.Verifier, s.backing.sources())
 	if err != nil {
 		return err
 	}
 	s.authz.Swap(st)
 	old.Verifier.Retire(st.Verifier)
-	s.warnRestartOnly(cfg)
 	s.infoMu.Lock()
 	s.applied = cfg
 	s.infoMu.Unlock()
@@ -88,10 +100,30 @@ func (s *Service) warnRestartOnly(next *config.Config) {
 		{"log", was.Log, next.Log},
 		{"shutdown_timeout", was.ShutdownTimeout, next.ShutdownTimeout},
 		{"reload", was.Reload, next.Reload},
+		{"store", storeView(was), storeView(next)},
+		{"sts", stsView(was), stsView(next)},
 	} {
 		if c.old != c.next {
 			s.log.Warn("setting changed; it applies after a restart", "key", c.key,
 				"running", fmt.Sprint(c.old), "file", fmt.Sprint(c.next))
 		}
 	}
+}
+
+// storeView describes the data source for a log line.
+func storeView(c *config.Config) string {
+	if c.Store == nil {
+		return "none; data: " + c.Data
+	}
+	return fmt.Sprintf("%+v", *c.Store)
+}
+
+// stsView describes the STS settings for a log line.
+func stsView(c *config.Config) string {
+	if !c.STS.On(c.Store) {
+		return "off"
+	}
+	v := c.STS
+	v.Enabled = nil
+	return fmt.Sprintf("%+v", v)
 }

@@ -27,18 +27,19 @@ import (
 
 // Service is a running Tollgate.
 type Service struct {
-	cfg    *config.Config // as started; a reload may change what authz.State holds
-	log    *slog.Logger
-	ctx    context.Context    // of the service's background work
-	stop   context.CancelFunc // ends it: key-set fetches, the watcher, health updates
-	authz  *authz.Server
-	grpc   *grpc.Server
-	health *health.Server
-	http   *http.Server
-	grpcLn net.Listener
-	httpLn net.Listener
-	wg     sync.WaitGroup
-	errs   chan error
+	cfg     *config.Config // as started; a reload may change what authz.State holds
+	log     *slog.Logger
+	ctx     context.Context    // of the service's background work
+	stop    context.CancelFunc // ends it: key-set fetches, the watcher, health updates
+	authz   *authz.Server
+	backing *backing // the store and the STS, in store mode
+	grpc    *grpc.Server
+	health  *health.Server
+	http    *http.Server
+	grpcLn  net.Listener
+	httpLn  net.Listener
+	wg      sync.WaitGroup
+	errs    chan error
 
 	resync     chan struct{} // asks the file watcher to follow a reload's paths
 	reloadMu   sync.Mutex    // one reload at a time
@@ -51,13 +52,18 @@ type Service struct {
 // listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	ctx, stop := context.WithCancel(context.Background())
-	st, err := authz.LoadState(ctx, cfg, log, nil)
+	b, err := openBacking(ctx, cfg, log)
 	if err != nil {
 		stop()
 		return nil, err
 	}
+	st, err := authz.LoadState(ctx, cfg, log, nil, b.sources())
+	if err != nil {
+		stop()
+		return nil, errors.Join(err, b.close())
+	}
 	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 2),
-		resync: make(chan struct{}, 1)}
+		resync: make(chan struct{}, 1), backing: b}
 	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
 	s.grpc = grpc.NewServer(
 		// Envoy keeps long-lived connections and pings them; accept its pings.
@@ -100,6 +106,12 @@ func (s *Service) Start() error {
 	}()
 	s.log.Info("tollgate serving", "grpc", s.grpcLn.Addr().String(), "http", s.httpLn.Addr().String())
 	s.background(s.followHealth)
+	if s.backing.store != nil {
+		s.background(s.followStore)
+	}
+	if s.backing.sts != nil {
+		s.background(s.backing.sts.Run)
+	}
 	if s.cfg.Reload.Watch {
 		if err := s.watch(); err != nil {
 			s.log.Warn("cannot watch files for changes; reload with SIGHUP", "error", err)
@@ -146,7 +158,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	s.stop()
 	s.wg.Wait()
 	s.authz.State().Verifier.Close()
-	return errors.Join(err, httpErr)
+	return errors.Join(err, httpErr, s.backing.close())
 }
 
 func (s *Service) routes() http.Handler {
@@ -155,6 +167,11 @@ func (s *Service) routes() http.Handler {
 		writeStatus(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
+	if s.backing.sts != nil {
+		h := s.backing.sts.Handler()
+		mux.Handle("/oauth2/", h)
+		mux.Handle("/.well-known/", h)
+	}
 	return mux
 }
 

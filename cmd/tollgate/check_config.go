@@ -12,6 +12,8 @@ import (
 	"github.com/tollgate/tollgate/authz"
 	"github.com/tollgate/tollgate/authz/config"
 	"github.com/tollgate/tollgate/authz/policy"
+	"github.com/tollgate/tollgate/authz/store"
+	"github.com/tollgate/tollgate/authz/sts"
 )
 
 // bindingRef is the shipped policy's rule for the application and environment the
@@ -54,7 +56,12 @@ func (f checkFlags) evaluateLocal(stderr io.Writer) (*checkReport, error) {
 	// Cancelling ctx also stops the background refreshes of remote key sets.
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
-	st, err := authz.LoadState(ctx, cfg, log, nil)
+	src, done, err := localSources(ctx, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.config, err)
+	}
+	defer done()
+	st, err := authz.LoadState(ctx, cfg, log, nil, src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.config, err)
 	}
@@ -93,4 +100,25 @@ func boundApplication(ctx context.Context, eng *policy.Engine, input ast.Value, 
 	binding, _ := v.(map[string]any)
 	app, _ := binding["application"].(string)
 	return app
+}
+
+// localSources opens the store of a store-mode configuration for one check: its data,
+// and the STS's public keys when the STS is on. done closes the store.
+func localSources(ctx context.Context, cfg *config.Config, log *slog.Logger) (authz.Sources, func(), error) {
+	if cfg.Store == nil {
+		return authz.Sources{}, func() {}, nil
+	}
+	st, err := store.Open(ctx, cfg.Store.Path, log)
+	if err != nil {
+		return authz.Sources{}, nil, err
+	}
+	done := func() { _ = st.Close() }
+	src := authz.Sources{Catalog: st.Catalog}
+	if cfg.STS.On(cfg.Store) {
+		if src.STS, err = sts.VerifyingKeys(ctx, st, log); err != nil {
+			done()
+			return authz.Sources{}, nil, err
+		}
+	}
+	return src, done, nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/tollgate/tollgate/authz/token/tokentest"
 )
 
-const exampleConfig = "../../examples/config.yaml"
+const exampleConfig = "../../examples/gitops.yaml"
 
 // demoToken mints a token of the quickstart's demo issuer, as the README does.
 func demoToken(t *testing.T, clientID, scope string) string {

@@ -7,6 +7,8 @@
 //	tollgate check --server ADDR ...  send one Check request and print the decision
 //	tollgate check --config FILE ...  decide one request in-process and say why
 //	tollgate token --sign-with KEY    mint a token with a local key (demos, tests)
+//	tollgate import --config FILE D   copy data file D into the store
+//	tollgate keys rotate|list         rotate or list the STS signing keys
 //	tollgate version                  print the version
 package main
 
@@ -35,6 +37,8 @@ var commands = []command{
 	{"serve", "run the ext_authz server", runServe},
 	{"check", "decide one request, by a running server or in-process, and print the decision", runCheck},
 	{"token", "mint a signed access token with a local private key (demos and tests)", runToken},
+	{"import", "copy a data file's APIs, applications and subscriptions into the store", runImport},
+	{"keys", "list or rotate the STS signing keys in the store", runKeys},
 	{"version", "print the version", runVersion},
 }
 
@@ -72,6 +76,11 @@ func usage(w io.Writer) {
 // parseFlags parses a command's flags and refuses positional arguments. It returns the
 // exit code to use when parsing did not succeed.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	return parseArgs(fs, args, stderr, 0)
+}
+
+// parseArgs parses a command's flags followed by exactly n positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer, n int) (int, bool) {
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -79,8 +88,12 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 		}
 		return exitUsage, false
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tollgate %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	switch {
+	case fs.NArg() > n:
+		fmt.Fprintf(stderr, "tollgate %s: unexpected argument %q\n", fs.Name(), fs.Arg(n))
+		return exitUsage, false
+	case fs.NArg() < n:
+		fmt.Fprintf(stderr, "tollgate %s: expected %d argument(s); see 'tollgate %s -h'\n", fs.Name(), n, fs.Name())
 		return exitUsage, false
 	}
 	return 0, true

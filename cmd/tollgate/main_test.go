@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,10 +32,60 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
-// startQuickstart serves examples/config.yaml, as `make run` does, on free ports.
-func startQuickstart(t *testing.T) string {
+// quickstart is examples/config.yaml running as `make run` runs it, with the store in
+// a temporary directory.
+type quickstart struct {
+	config   string            // the copy of examples/config.yaml
+	grpc     string            // gRPC address
+	http     string            // HTTP address
+	imported string            // what `tollgate import --credentials` printed
+	creds    map[string]string // "application/environment" → "client_id:client_secret"
+}
+
+// quickstartConfig copies examples/config.yaml into a temporary directory, with every
+// path made absolute and the store moved there.
+func quickstartConfig(t *testing.T) string {
 	t.Helper()
-	cfg, err := config.Load("../../examples/config.yaml")
+	raw, err := os.ReadFile("../../examples/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples, _ := filepath.Abs("../../examples")
+	dir := t.TempDir()
+	s := string(raw)
+	for from, to := range map[string]string{
+		"path: ../var/tollgate.db": "path: " + filepath.Join(dir, "var", "tollgate.db"),
+		"policies: ../policies":    "policies: " + filepath.Join(examples, "..", "policies"),
+		"jwks_file: demo-idp/":     "jwks_file: " + examples + "/demo-idp/",
+	} {
+		if !strings.Contains(s, from) {
+			t.Fatalf("examples/config.yaml no longer has %q", from)
+		}
+		s = strings.ReplaceAll(s, from, to)
+	}
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var credentialLine = regexp.MustCompile(`application=(\S+) environment=(\S+) client_id=(\S+) client_secret=(\S+)`)
+
+// startQuickstart does what `make run` does, on free ports: import the example data
+// with new STS credentials, then serve.
+func startQuickstart(t *testing.T) *quickstart {
+	t.Helper()
+	q := &quickstart{config: quickstartConfig(t), creds: map[string]string{}}
+	code, out, stderr := runCmd("import", "--config", q.config, "--credentials", "../../examples/data.yaml")
+	if code != exitOK {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	q.imported = out
+	for _, m := range credentialLine.FindAllStringSubmatch(out, -1) {
+		q.creds[m[1]+"/"+m[2]] = m[3] + ":" + m[4]
+	}
+	cfg, err := config.Load(q.config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +102,13 @@ func startQuickstart(t *testing.T) string {
 		defer cancel()
 		_ = svc.Shutdown(ctx)
 	})
-	return svc.GRPCAddr()
+	q.grpc, q.http = svc.GRPCAddr(), svc.HTTPAddr()
+	return q
 }
 
 // TestQuickstart follows the README's demo: mint a demo token, then allow and deny.
 func TestQuickstart(t *testing.T) {
-	addr := startQuickstart(t)
+	addr := startQuickstart(t).grpc
 	code, tok, stderr := runCmd("token", "--sign-with", demoKey, "--kid", "demo-1", "--issuer", demoIssuer,
 		"--client-id", "shop-web-prod", "--scope", "urn:acme:orders:read")
 	if code != exitOK {

@@ -1,0 +1,148 @@
+package sts
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/authz/config"
+	"github.com/tollgate/tollgate/authz/store"
+	"github.com/tollgate/tollgate/authz/token"
+)
+
+// Maintain brings the keys up to date: it creates the first key, rotates the active
+// key once it is older than the rotation period, deletes retired keys whose tokens
+// have all expired, and publishes the result.
+func (s *Server) Maintain(ctx context.Context) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	now := s.now()
+	if purged, err := s.store.PurgeSigningKeys(ctx, "sts", now); err != nil {
+		return fmt.Errorf("purge retired signing keys: %w", err)
+	} else if len(purged) > 0 {
+		s.log.Info("STS signing keys removed from the JWKS; every token they signed has expired", "kids", purged)
+	}
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
+	if active := activeKey(keys); active == nil || !now.Before(active.CreatedAt.Add(s.cfg.KeyRotation)) {
+		return s.rotate(ctx)
+	}
+	return s.apply(keys)
+}
+
+// Rotate makes a new key the active one now; the old one keeps verifying until every
+// token it signed has expired.
+func (s *Server) Rotate(ctx context.Context) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	return s.rotate(ctx)
+}
+
+func (s *Server) rotate(ctx context.Context) error {
+	now := s.now()
+	k, err := GenerateSigningKey(s.cfg.Algorithm, s.sealer, now)
+	if err != nil {
+		return fmt.Errorf("generate a signing key: %w", err)
+	}
+	// A token signed by the retired key lives at most token_ttl from now; verifiers
+	// allow the clock leeway beyond that.
+	removeAfter := now.Add(s.cfg.TokenTTL + token.Leeway)
+	if err := s.store.RotateSigningKey(ctx, "sts", k, removeAfter); err != nil {
+		return fmt.Errorf("store the new signing key: %w", err)
+	}
+	s.log.Info("STS signing key rotated", "kid", k.KID, "algorithm", k.Algorithm)
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
+	return s.apply(keys)
+}
+
+// Refresh reads the keys from the store again and publishes them: another process
+// (`tollgate keys rotate`) may have rotated them.
+func (s *Server) Refresh(ctx context.Context) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
+	return s.apply(keys)
+}
+
+// apply publishes the keys that may still verify a live token, then signs with the
+// active one: a verifier knows a key before any token it signed exists.
+func (s *Server) apply(keys []store.SigningKey) error {
+	live, kids := liveKeys(keys, s.now())
+	active := activeKey(live)
+	if active == nil {
+		return fmt.Errorf("the store has no active signing key")
+	}
+	if id := strings.Join(kids, " "); id != s.published {
+		jwks, err := JWKS(live)
+		if err != nil {
+			return err
+		}
+		if err := s.keys.Publish(jwks); err != nil {
+			return err
+		}
+		s.jwks.Store(&jwks)
+		s.published = id
+	}
+	if cur := s.signer.Load(); cur == nil || cur.KID() != active.KID {
+		signer, err := OpenSigningKey(*active, s.sealer)
+		if err != nil {
+			return fmt.Errorf("open signing key %s: %w", active.KID, err)
+		}
+		s.signer.Store(signer)
+	}
+	return nil
+}
+
+// activeKey is the newest key that has not been retired, or nil.
+func activeKey(keys []store.SigningKey) *store.SigningKey {
+	var active *store.SigningKey
+	for i := range keys {
+		if keys[i].Active() && (active == nil || keys[i].CreatedAt.After(active.CreatedAt)) {
+			active = &keys[i]
+		}
+	}
+	return active
+}
+
+// liveKeys are the keys that may still verify a token at now, and their kids.
+func liveKeys(keys []store.SigningKey, now time.Time) ([]store.SigningKey, []string) {
+	live := make([]store.SigningKey, 0, len(keys))
+	kids := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if k.Active() || now.Before(k.RemoveAfter) {
+			live = append(live, k)
+			kids = append(kids, k.KID)
+		}
+	}
+	return live, kids
+}
+
+// VerifyingKeys returns the key set that verifies the STS's live tokens, read from
+// the store once, for a process that checks tokens but does not sign them (`tollgate
+// check --config`). It needs no store key: public keys are stored in the clear.
+func VerifyingKeys(ctx context.Context, st store.Store, log *slog.Logger) (*token.LocalKeys, error) {
+	keys, err := st.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read signing keys: %w", err)
+	}
+	local := token.NewLocalKeys(config.STSName, log)
+	live, _ := liveKeys(keys, time.Now())
+	if len(live) == 0 {
+		return local, nil
+	}
+	jwks, err := JWKS(live)
+	if err != nil {
+		return nil, err
+	}
+	return local, local.Publish(jwks)
+}
