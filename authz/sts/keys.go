@@ -28,8 +28,11 @@ func (s *Server) Maintain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read signing keys: %w", err)
 	}
-	if active := activeKey(keys); active == nil || !now.Before(active.CreatedAt.Add(s.cfg.KeyRotation)) {
-		return s.rotate(ctx)
+	switch active := activeKey(keys); {
+	case active == nil:
+		return s.rotate(ctx, "STS signing key created")
+	case !now.Before(active.CreatedAt.Add(s.cfg.KeyRotation)):
+		return s.rotate(ctx, "STS signing key rotated: the active one is key_rotation old")
 	}
 	return s.apply(keys)
 }
@@ -39,10 +42,11 @@ func (s *Server) Maintain(ctx context.Context) error {
 func (s *Server) Rotate(ctx context.Context) error {
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
-	return s.rotate(ctx)
+	return s.rotate(ctx, "STS signing key rotated on demand")
 }
 
-func (s *Server) rotate(ctx context.Context) error {
+// rotate makes a new key the active one; msg says why, in the log.
+func (s *Server) rotate(ctx context.Context, msg string) error {
 	now := s.now()
 	k, err := GenerateSigningKey(s.cfg.Algorithm, s.sealer, now)
 	if err != nil {
@@ -54,7 +58,7 @@ func (s *Server) rotate(ctx context.Context) error {
 	if err := s.store.RotateSigningKey(ctx, "sts", k, removeAfter); err != nil {
 		return fmt.Errorf("store the new signing key: %w", err)
 	}
-	s.log.Info("STS signing key rotated", "kid", k.KID, "algorithm", k.Algorithm)
+	s.log.Info(msg, "kid", k.KID, "algorithm", k.Algorithm)
 	keys, err := s.store.SigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("read signing keys: %w", err)
