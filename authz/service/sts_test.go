@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/tollgate/tollgate/authz/catalog"
 	"github.com/tollgate/tollgate/authz/config"
 	"github.com/tollgate/tollgate/authz/store"
@@ -200,10 +202,11 @@ func TestRestartKeepsEverything(t *testing.T) {
 	old := h.token(t, "shop-web", "production", "urn:acme:orders:read")
 	h.shutdown(t)
 	h.startService(t)
-	for name, tok := range map[string]string{
-		"issued before the restart": old,
-		"issued after":              h.token(t, "shop-web", "production", "urn:acme:orders:read"),
-	} {
+	fresh := h.token(t, "shop-web", "production", "urn:acme:orders:read")
+	if kidOf(t, fresh) != kidOf(t, old) {
+		t.Error("the restarted server signs with a new key: the stored one was lost")
+	}
+	for name, tok := range map[string]string{"issued before the restart": old, "issued after": fresh} {
 		if resp := h.check(t, request("GET", "/orders/1", bearer(tok)...)); resp.GetOkResponse() == nil {
 			t.Errorf("token %s: denied %s", name, resp.GetDeniedResponse().GetBody())
 		}
@@ -211,4 +214,14 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if r := h.readyz(t); r.code != 200 || r.State.APIs != 3 {
 		t.Errorf("readyz after restart: %+v", r)
 	}
+}
+
+func kidOf(t *testing.T, tok string) string {
+	t.Helper()
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, _ := parsed.Header["kid"].(string)
+	return kid
 }
