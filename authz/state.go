@@ -67,6 +67,7 @@ func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *
 	if err != nil {
 		return nil, err
 	}
+	warnUnknownIssuers(cfg, cat, log)
 	verifier, err := token.NewVerifier(ctx, issuers, cfg.TokenCache.Size, log, prev, local...)
 	if err != nil {
 		return nil, err
@@ -80,15 +81,46 @@ func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *
 	}, nil
 }
 
-// loadCatalog reads the data from the store or the data file and validates it: client
-// IDs may name a configured issuer, or, in a store, the STS.
-func loadCatalog(ctx context.Context, cfg *config.Config, src Sources) (*catalog.Catalog, string, error) {
+// WithData returns a State that decides with the data src reads now, and s's
+// policies, issuers and limits: what a change to the store needs, without reading or
+// compiling anything else.
+func (s *State) WithData(ctx context.Context, cfg *config.Config, log *slog.Logger, src Sources) (*State, error) {
+	cat, where, err := loadCatalog(ctx, cfg, src)
+	if err != nil {
+		return nil, err
+	}
+	router, err := cat.Router()
+	if err != nil {
+		return nil, err
+	}
+	engine, err := s.Policy.WithData(ctx, cat.Document())
+	if err != nil {
+		return nil, err
+	}
+	warnUnknownIssuers(cfg, cat, log)
+	info := s.Info
+	info.LoadedAt, info.Data, info.APIs, info.Applications = time.Now().UTC(), where, len(cat.APIs), len(cat.Applications)
+	return &State{Router: router, Policy: engine, Verifier: s.Verifier, Limits: s.Limits, Info: info}, nil
+}
+
+// issuerNames are the names client IDs of the data may refer to.
+func issuerNames(cfg *config.Config) []string {
 	names := make([]string, 0, len(cfg.Issuers)+1)
 	for _, is := range cfg.Issuers {
 		names = append(names, is.Name)
 	}
+	return append(names, config.STSName)
+}
+
+// loadCatalog reads the data from the store or the data file and validates it. A data
+// file's client IDs must name a configured issuer. A store is checked whole on every
+// write, whatever issuers a configuration trusts; its bindings to an issuer that is
+// not configured are only warned about (warnUnknownIssuers), since no token of such an
+// issuer verifies, so that a configuration change does not make the store unusable.
+func loadCatalog(ctx context.Context, cfg *config.Config, src Sources) (*catalog.Catalog, string, error) {
 	if src.Catalog == nil {
-		cat, err := catalog.Load(cfg.Data, names)
+		names := issuerNames(cfg)
+		cat, err := catalog.Load(cfg.Data, names[:len(names)-1])
 		return cat, cfg.Data, err
 	}
 	where := "store " + cfg.Store.Path
@@ -96,8 +128,16 @@ func loadCatalog(ctx context.Context, cfg *config.Config, src Sources) (*catalog
 	if err != nil {
 		return nil, where, fmt.Errorf("read the data from the %s: %w", where, err)
 	}
-	if err := cat.Validate(append(names, config.STSName)); err != nil {
+	if err := cat.ValidateStructure(); err != nil {
 		return nil, where, fmt.Errorf("data in the %s: %w", where, err)
 	}
 	return cat, where, nil
+}
+
+// warnUnknownIssuers logs the issuers that the data's client IDs name but the
+// configuration does not trust.
+func warnUnknownIssuers(cfg *config.Config, cat *catalog.Catalog, log *slog.Logger) {
+	if unknown := cat.UnknownIssuers(issuerNames(cfg)); len(unknown) > 0 {
+		log.Warn("client IDs in the data are bound to issuers that are not configured; their tokens cannot verify", "issuers", unknown)
+	}
 }

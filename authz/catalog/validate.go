@@ -17,6 +17,9 @@ var scopePattern = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 // A client ID is RFC 6749 VSCHAR without leading or trailing space.
 var clientIDPattern = regexp.MustCompile(`^[\x21-\x7E]([\x20-\x7E]*[\x21-\x7E])?$`)
 
+// issuerNamePattern is the form of a configured issuer's name (see config.Issuer).
+var issuerNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
 var hostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
 
 var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
@@ -24,9 +27,38 @@ var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS
 // Validate checks the catalog and returns every problem found, each saying where.
 // issuers are the configured issuer names that client IDs may refer to.
 func (c *Catalog) Validate(issuers []string) error {
+	return c.validate(func(name string) bool { return slices.Contains(issuers, name) },
+		"is not a configured issuer ("+strings.Join(issuers, ", ")+")")
+}
+
+// ValidateStructure checks all Validate does but the issuer names of client IDs: what
+// a store must keep true whatever issuers a configuration trusts.
+func (c *Catalog) ValidateStructure() error {
+	return c.validate(func(name string) bool { return issuerNamePattern.MatchString(name) },
+		"is not a valid issuer name")
+}
+
+// UnknownIssuers returns, sorted, the issuer names client IDs refer to that are not
+// among issuers.
+func (c *Catalog) UnknownIssuers(issuers []string) []string {
+	var unknown []string
+	for _, app := range c.Applications {
+		for _, b := range app.ClientIDs {
+			if !slices.Contains(issuers, b.Issuer) && !slices.Contains(unknown, b.Issuer) {
+				unknown = append(unknown, b.Issuer)
+			}
+		}
+	}
+	slices.Sort(unknown)
+	return unknown
+}
+
+// validate checks the catalog; knownIssuer says whether a client ID's issuer name is
+// acceptable, and why not is the message when it is not.
+func (c *Catalog) validate(knownIssuer func(string) bool, whyNot string) error {
 	var errs []error
 	errs = append(errs, c.validateAPIs()...)
-	errs = append(errs, c.validateApplications(issuers)...)
+	errs = append(errs, c.validateApplications(knownIssuer, whyNot)...)
 	errs = append(errs, c.validateSubscriptions()...)
 	if len(errs) == 0 {
 		if _, err := c.Router(); err != nil {
@@ -95,7 +127,7 @@ func (r Resource) validate() []error {
 	return errs
 }
 
-func (c *Catalog) validateApplications(issuers []string) []error {
+func (c *Catalog) validateApplications(knownIssuer func(string) bool, whyNot string) []error {
 	var errs []error
 	seen := map[string]int{}
 	bound := map[[2]string]string{}
@@ -104,8 +136,8 @@ func (c *Catalog) validateApplications(issuers []string) []error {
 		errs = append(errs, checkName(where, "applications", app.Name, i, seen)...)
 		for j, b := range app.ClientIDs {
 			at := fmt.Sprintf("%s: client_ids[%d]", where, j)
-			if !slices.Contains(issuers, b.Issuer) {
-				errs = append(errs, fmt.Errorf("%s: issuer %q is not a configured issuer (%s)", at, b.Issuer, strings.Join(issuers, ", ")))
+			if !knownIssuer(b.Issuer) {
+				errs = append(errs, fmt.Errorf("%s: issuer %q %s", at, b.Issuer, whyNot))
 			}
 			if !clientIDPattern.MatchString(b.ClientID) {
 				errs = append(errs, fmt.Errorf("%s: client_id %q must be printable ASCII", at, b.ClientID))

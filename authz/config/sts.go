@@ -24,8 +24,8 @@ type Store struct {
 	// HMACs, created 0600 on first start; TOLLGATE_STORE_KEY overrides it. Default:
 	// the store's path with ".key" appended.
 	KeyFile string `yaml:"key_file"`
-	// PollInterval is how often the store is asked whether another process (such as
-	// `tollgate import`) changed it; changes made in this process apply at once.
+	// PollInterval is how often the store is asked whether it changed, by this
+	// process or another one such as `tollgate import`.
 	PollInterval time.Duration `yaml:"poll_interval"`
 }
 
@@ -67,7 +67,9 @@ const (
 	DefaultKeyRotation  = 30 * 24 * time.Hour
 )
 
-var stsAlgorithms = []string{"RS256", "ES256", "EdDSA"}
+// STSAlgorithms are the algorithms the STS signs with: RS256 (RSA 2048) for the widest
+// support, ES256 (P-256) and EdDSA (Ed25519) for smaller tokens and faster signing.
+var STSAlgorithms = []string{"RS256", "ES256", "EdDSA"}
 
 // On reports whether the STS runs.
 func (s STS) On(store *Store) bool {
@@ -114,7 +116,7 @@ func issuerFromAddress(addr string) string {
 func (c *Config) STSIssuer() Issuer {
 	is := Issuer{
 		Name: STSName, Issuer: c.STS.Issuer, Audiences: []string{c.STS.Audience},
-		Algorithms: slices.Clone(stsAlgorithms), ClientIDClaims: []string{"client_id"},
+		Algorithms: slices.Clone(STSAlgorithms), ClientIDClaims: []string{"client_id"},
 		ScopeClaims: []string{"scope"}, RequireATJWT: true,
 	}
 	is.ApplyDefaults()
@@ -160,8 +162,8 @@ func (s STS) validate() []error {
 	if s.TokenTTL < time.Minute || s.TokenTTL > 24*time.Hour {
 		bad("token_ttl", "must be from 1m to 24h")
 	}
-	if !slices.Contains(stsAlgorithms, s.Algorithm) {
-		bad("algorithm", "%q: use one of %s", s.Algorithm, strings.Join(stsAlgorithms, ", "))
+	if !slices.Contains(STSAlgorithms, s.Algorithm) {
+		bad("algorithm", "%q: use one of %s", s.Algorithm, strings.Join(STSAlgorithms, ", "))
 	}
 	if s.KeyRotation < time.Hour {
 		bad("key_rotation", "must be at least 1h")

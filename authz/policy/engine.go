@@ -91,6 +91,16 @@ func compile(ctx context.Context, sources map[string]string, data map[string]any
 	if len(compiler.GetRules(ast.MustParseRef(Query))) == 0 {
 		return nil, errors.New("policies: no rule defines " + Query)
 	}
+	return prepare(ctx, compiler, files, data)
+}
+
+// WithData returns an engine with e's compiled policies and other data: a data change
+// does not read or compile the policies again.
+func (e *Engine) WithData(ctx context.Context, data map[string]any) (*Engine, error) {
+	return prepare(ctx, e.compiler, e.files, data)
+}
+
+func prepare(ctx context.Context, compiler *ast.Compiler, files []string, data map[string]any) (*Engine, error) {
 	store := inmem.NewFromObject(map[string]any{"tollgate": data})
 	pq, err := rego.New(
 		rego.Query(Query),

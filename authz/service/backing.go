@@ -34,7 +34,7 @@ func openBacking(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ba
 	if !cfg.STS.On(cfg.Store) {
 		return b, nil
 	}
-	sealer, err := sts.LoadSealer(cfg.Store.KeyFile, log)
+	sealer, err := sts.OpenSealer(ctx, st, cfg.Store.KeyFile, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -67,8 +67,9 @@ func (b *backing) close() error {
 }
 
 // followStore applies every committed change to the store, by this process or
-// another, within one poll interval: it rereads the STS keys and rebuilds the State.
-// A failed read is retried at the next poll; the last good State keeps serving.
+// another, within one poll interval: it rereads the STS keys and rebuilds the State's
+// data. What fails is tried again at the next poll; the last good State and keys keep
+// serving meanwhile.
 func (s *Service) followStore(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Store.PollInterval)
 	defer t.Stop()
@@ -95,9 +96,10 @@ func (s *Service) followStore(ctx context.Context) {
 		if s.backing.sts != nil {
 			if err := s.backing.sts.Refresh(ctx); err != nil {
 				s.log.Error("reread the STS signing keys; the current ones keep serving", "error", err)
+				continue
 			}
 		}
-		if s.refresh("store change", false) == nil {
+		if s.refresh("store change", s.reloadData) == nil {
 			last = v
 		}
 	}

@@ -21,16 +21,15 @@ type reloadResult struct {
 // reason, and the last good State keeps serving. Changes that only a restart can
 // apply (listeners, logging, shutdown timeout, watching) are logged and left alone.
 func (s *Service) Reload(why string) error {
-	return s.refresh(why, true)
+	return s.refresh(why, s.reload)
 }
 
-// refresh builds a new State, from the configuration file read again when readFile
-// is set, or from the one applied now (a store change), and swaps it in.
-func (s *Service) refresh(why string, readFile bool) error {
+// refresh runs build, which swaps a new State in, records the outcome and logs it.
+func (s *Service) refresh(why string, build func() error) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	start := time.Now()
-	err := s.reload(readFile)
+	err := build()
 	result := reloadResult{At: start.UTC(), OK: err == nil}
 	if err != nil {
 		result.Error = err.Error()
@@ -53,9 +52,9 @@ func (s *Service) refresh(why string, readFile bool) error {
 	return nil
 }
 
-func (s *Service) reload(readFile bool) error {
+func (s *Service) reload() error {
 	cfg := s.appliedConfig()
-	if readFile && cfg.Path != "" {
+	if cfg.Path != "" {
 		var err error
 		if cfg, err = config.Load(cfg.Path); err != nil {
 			return err
@@ -67,6 +66,9 @@ func (s *Service) reload(readFile bool) error {
 			cfg.Data = s.cfg.Data
 		}
 		cfg.Store, cfg.STS = s.cfg.Store, s.cfg.STS
+		if err := cfg.Validate(); err != nil { // against the running STS
+			return fmt.Errorf("config %s: %w", cfg.Path, err)
+		}
 	}
 	old := s.authz.State()
 	st, err := authz.LoadState(s.ctx, cfg, s.log, old.Verifier, s.backing.sources())
@@ -78,6 +80,18 @@ func (s *Service) reload(readFile bool) error {
 	s.infoMu.Lock()
 	s.applied = cfg
 	s.infoMu.Unlock()
+	return nil
+}
+
+// reloadData swaps in a State with the data the store holds now, and everything else
+// as it is: the policies on disk are not read, so an edit there waits for its own
+// reload.
+func (s *Service) reloadData() error {
+	st, err := s.authz.State().WithData(s.ctx, s.appliedConfig(), s.log, s.backing.sources())
+	if err != nil {
+		return err
+	}
+	s.authz.Swap(st)
 	return nil
 }
 

@@ -75,6 +75,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second, // a token request's body may not trickle in
 		IdleTimeout:       time.Minute,
 	}
 	return s, nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,8 +32,17 @@ type stsHarness struct {
 
 func startSTS(t *testing.T) *stsHarness {
 	t.Helper()
+	return startSTSWith(t, nil)
+}
+
+// startSTSWith lets a test change the configuration before the service starts.
+func startSTSWith(t *testing.T, edit func(*config.Config)) *stsHarness {
+	t.Helper()
 	h := &stsHarness{harness: newHarness(t), creds: map[string][2]string{}}
 	h.seed(t)
+	if edit != nil {
+		edit(&h.cfg)
+	}
 	h.startService(t)
 	return h
 }
@@ -179,19 +189,41 @@ func TestSTSTokensPassCheck(t *testing.T) {
 }
 
 // TestStoreChangesApply changes the store as another process would: a running
-// server applies it without a restart.
+// server applies each change without a restart, and only the data: a policy edit on
+// disk waits for its own reload.
 func TestStoreChangesApply(t *testing.T) {
-	h := startSTS(t)
+	policies := filepath.Join(t.TempDir(), "policies")
+	if err := os.Mkdir(policies, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../../policies/authz.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(policies, "authz.rego"), string(shipped))
+	h := startSTSWith(t, func(c *config.Config) { c.Policies, c.Reload.Watch = policies, false })
 	before := h.token(t, "lonely", "production", "")
 	assertDenied(t, h.check(t, request("GET", "/orders/1", bearer(before)...)), notSubscribed)
-	if err := h.store.PutSubscription(context.Background(), "test",
-		catalog.Subscription{Application: "lonely", API: "orders", Status: catalog.Active}); err != nil {
+	// Left on disk, not reloaded: a store change must not pick it up.
+	writeFile(t, filepath.Join(policies, "closed.rego"), "package tollgate.authz\n\ndeny contains \"closed\" if true\n")
+
+	sub := catalog.Subscription{Application: "lonely", API: "orders", Status: catalog.Active}
+	if err := h.store.PutSubscription(context.Background(), "test", sub); err != nil {
 		t.Fatal(err)
 	}
 	after := h.token(t, "lonely", "production", "urn:acme:orders:read")
 	waitFor(t, func() bool {
 		return h.check(t, request("GET", "/orders/1", bearer(after)...)).GetOkResponse() != nil
 	})
+
+	sub.Status = catalog.Blocked
+	if err := h.store.PutSubscription(context.Background(), "test", sub); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { // the token issued before the block is refused
+		return h.check(t, request("GET", "/orders/1", bearer(after)...)).GetDeniedResponse() != nil
+	})
+	assertDenied(t, h.check(t, request("GET", "/orders/1", bearer(after)...)), notSubscribed)
 }
 
 // TestRestartKeepsEverything stops the server and starts another on the same store:

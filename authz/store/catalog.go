@@ -27,7 +27,13 @@ func (s *SQLite) readCatalog(ctx context.Context) (*catalog.Catalog, error) {
 		return nil, err
 	}
 	defer tx.Rollback() // a read transaction has nothing to commit
+	return readCatalogTx(ctx, tx)
+}
+
+// readCatalogTx reads the catalog as tx sees it.
+func readCatalogTx(ctx context.Context, tx *sql.Tx) (*catalog.Catalog, error) {
 	var c catalog.Catalog
+	var err error
 	if c.APIs, err = readAPIs(ctx, tx); err != nil {
 		return nil, err
 	}

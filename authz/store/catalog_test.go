@@ -218,3 +218,31 @@ func TestWritesThatAreNotConflicts(t *testing.T) {
 		t.Errorf("reporting's client IDs %v lack the other issuer's binding", got)
 	}
 }
+
+// TestInconsistentDataIsRefused: rows that are each fine but together are not valid
+// data never commit, so the decision path is never handed data it must refuse.
+func TestInconsistentDataIsRefused(t *testing.T) {
+	s, _ := imported(t)
+	before, err := s.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clash := &catalog.Catalog{APIs: []catalog.API{{Name: "orders-v2", Context: "/orders",
+		Resources: []catalog.Resource{{Method: "GET", Path: "/orders/{id}", Auth: catalog.AuthRequired}}}}}
+	if err := s.Import(ctx, "import", clash); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "/orders") {
+		t.Errorf("import of a second API on /orders: %v, want ErrConflict naming the context", err)
+	}
+	if err := s.PutAPI(ctx, "admin", clash.APIs[0]); !errors.Is(err, ErrConflict) {
+		t.Errorf("PutAPI of a second API on /orders: %v, want ErrConflict", err)
+	}
+	if after, _ := s.Version(ctx); after != before {
+		t.Errorf("version moved from %d to %d on refused changes", before, after)
+	}
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.ValidateStructure(); err != nil {
+		t.Errorf("the store's data is not valid: %v", err)
+	}
+}

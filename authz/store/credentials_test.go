@@ -79,9 +79,9 @@ func TestCredentialNotFound(t *testing.T) {
 
 func TestGrantableScopes(t *testing.T) {
 	s, _ := imported(t)
-	// orders carries a public resource with a scope, which PutAPI (unlike Parse) allows.
 	if err := s.PutAPI(ctx, "admin", catalog.API{Name: "search", Context: "/search", Resources: []catalog.Resource{
-		{Method: "GET", Path: "/search", Auth: catalog.AuthNone, Scopes: []string{"search:public"}},
+		{Method: "GET", Path: "/search", Auth: catalog.AuthNone},
+		{Method: "GET", Path: "/search/{q}", Scopes: []string{"search:public"}},
 		{Method: "POST", Path: "/search", Scopes: []string{"search:write", "urn:acme:orders:read"}},
 	}}); err != nil {
 		t.Fatal(err)

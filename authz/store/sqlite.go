@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -149,9 +150,29 @@ func (s *SQLite) write(ctx context.Context, actor string, fn func(*sql.Tx) (*cha
 		return err
 	}
 	if c != nil {
+		if err := checkData(ctx, tx, c); err != nil {
+			return err
+		}
 		if err := record(ctx, tx, actor, c); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// checkData refuses a change that leaves the data inconsistent as a whole, though
+// each row is fine: two APIs on one context, say. The decision path would refuse such
+// data and keep serving the state before it, deaf to every later change.
+func checkData(ctx context.Context, tx *sql.Tx, c *change) error {
+	if strings.HasPrefix(c.action, "signing_key.") {
+		return nil
+	}
+	cat, err := readCatalogTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := cat.ValidateStructure(); err != nil {
+		return fmt.Errorf("%w: the data would be inconsistent: %w", ErrConflict, err)
+	}
+	return nil
 }

@@ -10,10 +10,10 @@ import (
 // maxClientIDBytes bounds a client ID; longer ones are refused before any lookup.
 const maxClientIDBytes = 256
 
-// clientAuth is how a request authenticated its client (RFC 6749 section 2.3.1).
+// clientAuth is the credentials a request authenticates its client with (RFC 6749
+// section 2.3.1).
 type clientAuth struct {
 	id, secret string
-	basic      bool // by client_secret_basic, so a failure answers with a Basic challenge
 }
 
 // readClientAuth takes the client's credentials from the Authorization header
@@ -29,11 +29,11 @@ func readClientAuth(r *http.Request, form url.Values) (clientAuth, *oauthError) 
 	}
 	scheme, rest, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(scheme, "Basic") {
-		return clientAuth{basic: true}, errClient("unsupported client authentication scheme; use Basic (client_secret_basic) or client_secret_post")
+		return clientAuth{}, errClient("unsupported client authentication scheme; use Basic (client_secret_basic) or client_secret_post")
 	}
 	a, ok := parseBasic(strings.TrimSpace(rest))
 	if !ok {
-		return clientAuth{basic: true}, errClient("malformed Basic credentials")
+		return clientAuth{}, errClient("malformed Basic credentials")
 	}
 	if id := form.Get("client_id"); form.Has("client_id") && id != a.id {
 		return a, errRequest("client_id in the body differs from the one in the Authorization header")
@@ -68,5 +68,5 @@ func parseBasic(b64 string) (clientAuth, bool) {
 	if err1 != nil || err2 != nil || id == "" || secret == "" || len(id) > maxClientIDBytes {
 		return clientAuth{}, false
 	}
-	return clientAuth{id: id, secret: secret, basic: true}, true
+	return clientAuth{id: id, secret: secret}, true
 }

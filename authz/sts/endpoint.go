@@ -60,6 +60,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 
 // token runs one token request: read the form, authenticate the client, grant.
 func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Request) (*tokenResponse, *oauthError) {
+	addr := sourceAddr(r)
+	if wait := s.limit.wait("addr " + addr); wait > 0 {
+		return nil, errLimited(wait)
+	}
 	form, e := readForm(w, r)
 	if e != nil {
 		return nil, e
@@ -73,10 +77,11 @@ func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	}
 	auth, e := readClientAuth(r, form)
 	if e != nil {
-		s.failed(auth.id, r, e.Description)
+		s.limit.fail("addr " + addr)
+		s.log.Warn("STS client authentication failed", "address", addr, "reason", e.Description)
 		return nil, e
 	}
-	cred, e := s.authenticate(ctx, auth, r)
+	cred, e := s.authenticate(ctx, auth, addr)
 	if e != nil {
 		return nil, e
 	}
@@ -113,37 +118,32 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) 
 	return form, nil
 }
 
-// authenticate checks the client's secret against the stored HMAC. A client ID or
-// source address that failed too often is refused before its secret is looked at.
-func (s *Server) authenticate(ctx context.Context, a clientAuth, r *http.Request) (store.Credential, *oauthError) {
-	addr := sourceAddr(r)
-	if wait := max(s.limit.wait("client "+a.id), s.limit.wait("addr "+addr)); wait > 0 {
+// authenticate checks the client's secret against the stored HMAC. A client ID that
+// failed too often, from this address or from all together, is refused before its
+// secret is looked at.
+func (s *Server) authenticate(ctx context.Context, a clientAuth, addr string) (store.Credential, *oauthError) {
+	pair := "pair " + addr + " " + a.id
+	if wait := max(s.limit.wait(pair), s.byClient.wait(a.id)); wait > 0 {
 		s.log.Warn("STS client authentication refused: too many failures", "client_id", a.id, "address", addr)
 		return store.Credential{}, errLimited(wait)
 	}
 	cred, err := s.store.Credential(ctx, a.id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.failed(a.id, r, "unknown client")
-		return cred, errClient("client authentication failed")
+		err = errors.New("unknown client")
 	case err != nil:
 		s.log.Error("STS: read credential", "client_id", a.id, "error", err)
 		return cred, errUnavailable("the credential store is unavailable")
 	case !s.sealer.SecretMatches(a.secret, cred.SecretHash):
-		s.failed(a.id, r, "wrong secret")
-		return cred, errClient("client authentication failed")
+		err = errors.New("wrong secret")
+	default:
+		return cred, nil
 	}
-	return cred, nil
-}
-
-// failed records and logs a failed client authentication; the secret is never logged.
-func (s *Server) failed(clientID string, r *http.Request, why string) {
-	addr := sourceAddr(r)
-	if clientID != "" {
-		s.limit.fail("client " + clientID)
-	}
-	s.limit.fail("addr " + addr)
-	s.log.Warn("STS client authentication failed", "client_id", truncate(clientID), "address", addr, "reason", why)
+	s.limit.fail("addr "+addr, pair)
+	s.byClient.fail(a.id)
+	// The secret is never logged.
+	s.log.Warn("STS client authentication failed", "client_id", a.id, "address", addr, "reason", err.Error())
+	return cred, errClient("client authentication failed")
 }
 
 // sourceAddr is the client's IP address as the listener saw it.

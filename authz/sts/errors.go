@@ -34,9 +34,10 @@ func errScope(desc string) *oauthError {
 }
 
 // errLimited refuses a client or address that failed too often, before its secret is
-// looked at.
+// looked at. RFC 6749 has no code for it; temporarily_unavailable is the nearest, and
+// the status and Retry-After say the rest.
 func errLimited(wait time.Duration) *oauthError {
-	return &oauthError{status: http.StatusTooManyRequests, Code: "invalid_client",
+	return &oauthError{status: http.StatusTooManyRequests, Code: "temporarily_unavailable",
 		Description: "too many failed client authentications; try again later", retryAfter: wait}
 }
 

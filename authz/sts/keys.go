@@ -12,6 +12,10 @@ import (
 	"github.com/tollgate/tollgate/authz/token"
 )
 
+// RetireGrace is kept beyond the last token's expiry before a retired key leaves the
+// JWKS: time for every server on the store to stop signing with it.
+const RetireGrace = time.Minute
+
 // Maintain brings the keys up to date: it creates the first key, rotates the active
 // key once it is older than the rotation period, deletes retired keys whose tokens
 // have all expired, and publishes the result.
@@ -53,8 +57,9 @@ func (s *Server) rotate(ctx context.Context, msg string) error {
 		return fmt.Errorf("generate a signing key: %w", err)
 	}
 	// A token signed by the retired key lives at most token_ttl from now; verifiers
-	// allow the clock leeway beyond that.
-	removeAfter := now.Add(s.cfg.TokenTTL + token.Leeway)
+	// allow the clock leeway beyond that, and a server that learns of the rotation
+	// from the store (another process rotated) may sign with it a little longer.
+	removeAfter := now.Add(s.cfg.TokenTTL + token.Leeway + RetireGrace)
 	if err := s.store.RotateSigningKey(ctx, "sts", k, removeAfter); err != nil {
 		return fmt.Errorf("store the new signing key: %w", err)
 	}
@@ -78,13 +83,21 @@ func (s *Server) Refresh(ctx context.Context) error {
 	return s.apply(keys)
 }
 
-// apply publishes the keys that may still verify a live token, then signs with the
-// active one: a verifier knows a key before any token it signed exists.
+// apply signs with the active key and publishes the keys that may still verify a live
+// token. The active key is opened first: one that does not open leaves the last
+// published set and signer as they were, so no token is signed by a key the set lacks.
 func (s *Server) apply(keys []store.SigningKey) error {
 	live, kids := liveKeys(keys, s.now())
 	active := activeKey(live)
 	if active == nil {
 		return fmt.Errorf("the store has no active signing key")
+	}
+	var next *Signer
+	if cur := s.signer.Load(); cur == nil || cur.KID() != active.KID {
+		var err error
+		if next, err = OpenSigningKey(*active, s.sealer); err != nil {
+			return fmt.Errorf("open signing key %s: %w", active.KID, err)
+		}
 	}
 	if id := strings.Join(kids, " "); id != s.published {
 		jwks, err := JWKS(live)
@@ -97,12 +110,8 @@ func (s *Server) apply(keys []store.SigningKey) error {
 		s.jwks.Store(&jwks)
 		s.published = id
 	}
-	if cur := s.signer.Load(); cur == nil || cur.KID() != active.KID {
-		signer, err := OpenSigningKey(*active, s.sealer)
-		if err != nil {
-			return fmt.Errorf("open signing key %s: %w", active.KID, err)
-		}
-		s.signer.Store(signer)
+	if next != nil { // after the publication: verifiers know the key before its first token
+		s.signer.Store(next)
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func (f *fixture) token(t *testing.T, app, env string) string {
 }
 
 func TestRotation(t *testing.T) {
-	for _, alg := range Algorithms {
+	for _, alg := range config.STSAlgorithms {
 		t.Run(alg, func(t *testing.T) {
 			testRotation(t, alg)
 		})
@@ -159,7 +159,7 @@ func testRotation(t *testing.T, alg string) {
 	// Past the window (token_ttl and the leeway after the rotation) the old key
 	// leaves the store and the JWKS, and its tokens are refused. (The second key is
 	// old by then too: it is rotated, and stays for its own window.)
-	f.clock.Set(real.Add(24*time.Hour + token.Leeway + time.Second))
+	f.clock.Set(real.Add(24*time.Hour + token.Leeway + RetireGrace + time.Second))
 	if err := f.srv.Maintain(context.Background()); err != nil {
 		t.Fatal(err)
 	}

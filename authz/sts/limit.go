@@ -5,13 +5,17 @@ import (
 	"time"
 )
 
-// maxLimited bounds the failure limiter's memory: past it, the entries that have
-// recovered their whole burst are forgotten first, then the oldest.
+// maxLimited bounds a failure limit's memory: past it, keys back to a full burst are
+// forgotten first, else any (the map's iteration order is random).
 const maxLimited = 10000
 
-// failureLimit is a token bucket per key (a client ID, a source address) that only
-// failures draw from: a key may fail burst times at once, then once per every. Keys
-// that never fail cost nothing.
+// evictScan bounds the work of one eviction, which runs under the lock.
+const evictScan = 64
+
+// failureLimit is a token bucket per key (a source address, a client ID) that only
+// failures draw from: a key may fail burst times at once, then once per every.
+// Successes cost nothing, so many clients behind one address are not limited by their
+// number; attempts in flight together may overrun a burst by as many.
 type failureLimit struct {
 	burst int
 	every time.Duration
@@ -23,7 +27,7 @@ type failureLimit struct {
 
 type bucket struct {
 	tokens float64
-	at     time.Time // when tokens was last computed
+	at     time.Time // when tokens was last brought up to date
 }
 
 func newFailureLimit(burst int, every time.Duration, now func() time.Time) *failureLimit {
@@ -34,21 +38,25 @@ func newFailureLimit(burst int, every time.Duration, now func() time.Time) *fail
 func (l *failureLimit) wait(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		return 0
-	}
-	if tokens := l.refill(b, l.now()); tokens < 1 {
-		return time.Duration((1 - tokens) * float64(l.every))
+	if b, ok := l.buckets[key]; ok {
+		return l.waitFor(b, l.now())
 	}
 	return 0
 }
 
-// fail records a failure of key.
-func (l *failureLimit) fail(key string) {
+// fail records a failure of each key.
+func (l *failureLimit) fail(keys ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	for _, key := range keys {
+		b := l.bucket(key, now)
+		b.tokens = max(l.refill(b, now)-1, 0)
+	}
+}
+
+// bucket returns key's bucket, making room for a new one if needed.
+func (l *failureLimit) bucket(key string, now time.Time) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= maxLimited {
@@ -57,7 +65,14 @@ func (l *failureLimit) fail(key string) {
 		b = &bucket{tokens: float64(l.burst), at: now}
 		l.buckets[key] = b
 	}
-	b.tokens = l.refill(b, now) - 1
+	return b
+}
+
+func (l *failureLimit) waitFor(b *bucket, now time.Time) time.Duration {
+	if tokens := l.refill(b, now); tokens < 1 {
+		return time.Duration((1 - tokens) * float64(l.every))
+	}
+	return 0
 }
 
 // refill brings b's tokens up to now, capped at the burst.
@@ -69,17 +84,22 @@ func (l *failureLimit) refill(b *bucket, now time.Time) float64 {
 	return b.tokens
 }
 
-// evict forgets the keys that are back to a full burst, or else the stalest one.
+// evict forgets, among a few keys, those back to a full burst, or else one of them.
 func (l *failureLimit) evict(now time.Time) {
-	var stalest string
+	var any string
+	n, freed := 0, false
 	for key, b := range l.buckets {
-		if b.tokens+float64(now.Sub(b.at))/float64(l.every) >= float64(l.burst) {
+		if l.refill(b, now) >= float64(l.burst) {
 			delete(l.buckets, key)
-		} else if stalest == "" || b.at.Before(l.buckets[stalest].at) {
-			stalest = key
+			freed = true
+		} else if any == "" {
+			any = key
+		}
+		if n++; n == evictScan {
+			break
 		}
 	}
-	if len(l.buckets) >= maxLimited {
-		delete(l.buckets, stalest)
+	if !freed {
+		delete(l.buckets, any)
 	}
 }

@@ -21,7 +21,10 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	keys   *token.LocalKeys
-	limit  *failureLimit
+	// limit counts failures per source address and per client ID and address; byClient
+	// per client ID from anywhere, with more room, so that nobody can lock a client
+	// out from another address, while guesses spread over many still are limited.
+	limit, byClient *failureLimit
 
 	keyMu     sync.Mutex             // one key refresh or rotation at a time
 	signer    atomic.Pointer[Signer] // the active key; nil until the first Refresh
@@ -29,6 +32,10 @@ type Server struct {
 	published string                 // the kids of jwks, to publish only changes
 	meta      []byte                 // RFC 8414 metadata
 }
+
+// clientBurstFactor is how much more a client ID may fail from all addresses together
+// than from one.
+const clientBurstFactor = 10
 
 // Options are the parts of a Server.
 type Options struct {
@@ -50,6 +57,8 @@ func New(o Options) *Server {
 		cfg: o.Config, store: o.Store, sealer: o.Sealer, log: o.Log, now: now,
 		keys:  token.NewLocalKeys(config.STSName, o.Log),
 		limit: newFailureLimit(o.Config.FailedAuth.Burst, o.Config.FailedAuth.Every, now),
+		byClient: newFailureLimit(clientBurstFactor*o.Config.FailedAuth.Burst,
+			o.Config.FailedAuth.Every/clientBurstFactor, now),
 	}
 	s.meta = s.metadata()
 	return s

@@ -19,15 +19,11 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tollgate/tollgate/authz/config"
 	"github.com/tollgate/tollgate/authz/store"
 )
 
-// Algorithms are the JWS algorithms a signing key may have, for validating the
-// configured one: RS256 (RSA 2048) for the widest support, ES256 (P-256) and EdDSA
-// (Ed25519) for smaller tokens and faster signing.
-var Algorithms = []string{"RS256", "ES256", "EdDSA"}
-
-// algorithm is how to make, recognise and use a key of one of Algorithms.
+// algorithm is how to make, recognise and use a key of one of config.STSAlgorithms.
 type algorithm struct {
 	method   jwt.SigningMethod
 	generate func() (crypto.Signer, error)
@@ -69,7 +65,7 @@ func isEd25519(k crypto.Signer) bool {
 func lookupAlgorithm(alg string) (algorithm, error) {
 	a, ok := algorithms[alg]
 	if !ok {
-		return algorithm{}, fmt.Errorf("unsupported signing algorithm %q (supported: %s)", alg, strings.Join(Algorithms, ", "))
+		return algorithm{}, fmt.Errorf("unsupported signing algorithm %q (supported: %s)", alg, strings.Join(config.STSAlgorithms, ", "))
 	}
 	return a, nil
 }
@@ -231,9 +227,6 @@ func checkPublicJWK(k store.SigningKey, pub crypto.PublicKey) error {
 
 // KID returns the key ID that tokens name in their kid header and the JWKS publishes.
 func (s *Signer) KID() string { return s.kid }
-
-// Algorithm returns the JWS algorithm of the key: one of Algorithms.
-func (s *Signer) Algorithm() string { return s.alg }
 
 // Sign returns claims as a compact JWS access token signed by the key, with the
 // RFC 9068 header {"alg", "typ": "at+jwt", "kid"} so a resource server can tell an

@@ -18,6 +18,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tollgate/tollgate/authz/config"
 	"github.com/tollgate/tollgate/authz/store"
 )
 
@@ -47,10 +48,10 @@ func testSigningKey(t testing.TB, alg string) store.SigningKey {
 }
 
 func TestAlgorithmsAreImplemented(t *testing.T) {
-	if len(Algorithms) != len(algorithms) {
-		t.Fatalf("Algorithms lists %d, %d are implemented", len(Algorithms), len(algorithms))
+	if len(config.STSAlgorithms) != len(algorithms) {
+		t.Fatalf("config.STSAlgorithms lists %d, %d are implemented", len(config.STSAlgorithms), len(algorithms))
 	}
-	for _, alg := range Algorithms {
+	for _, alg := range config.STSAlgorithms {
 		if a, ok := algorithms[alg]; !ok || a.method.Alg() != alg {
 			t.Errorf("%s is not implemented by its JWS method", alg)
 		}
@@ -127,8 +128,8 @@ func TestSigningKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if signer.KID() != k.KID || signer.Algorithm() != tt.alg {
-				t.Errorf("signer has kid %q and alg %q", signer.KID(), signer.Algorithm())
+			if signer.KID() != k.KID || signer.alg != tt.alg {
+				t.Errorf("signer has kid %q and alg %q", signer.KID(), signer.alg)
 			}
 			checkSigns(t, signer, k)
 		})
@@ -280,7 +281,7 @@ func TestNoPrivateKeyInTheClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, alg := range Algorithms {
+	for _, alg := range config.STSAlgorithms {
 		k, err := GenerateSigningKey(alg, sealer, testNow)
 		if err != nil {
 			t.Fatal(err)
@@ -369,7 +370,7 @@ func TestJWKS(t *testing.T) {
 }
 
 func BenchmarkSign(b *testing.B) {
-	for _, alg := range Algorithms {
+	for _, alg := range config.STSAlgorithms {
 		b.Run(alg, func(b *testing.B) {
 			signer, err := OpenSigningKey(testSigningKey(b, alg), testSealer(b, testMasterKey))
 			if err != nil {

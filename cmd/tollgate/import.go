@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 
 	"github.com/tollgate/tollgate/authz/catalog"
@@ -37,7 +39,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 // nothing. A running server applies it within store.poll_interval.
 func importData(cfgPath, dataPath string, creds bool, stdout, stderr io.Writer) error {
 	ctx := context.Background()
-	cfg, st, log, err := openStore(ctx, cfgPath, stderr)
+	cfg, st, log, err := openStore(ctx, cfgPath, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -58,22 +60,25 @@ func importData(cfgPath, dataPath string, creds bool, stdout, stderr io.Writer) 
 	if !creds {
 		return nil
 	}
-	sealer, err := sts.LoadSealer(cfg.Store.KeyFile, log)
+	sealer, err := sts.OpenSealer(ctx, st, cfg.Store.KeyFile, log)
 	if err != nil {
 		return err
 	}
 	return issueCredentials(ctx, st, sealer, cat, stdout)
 }
 
-// openStore loads a store-mode configuration and opens its store. Its log, warnings
-// and errors only, goes to stderr.
-func openStore(ctx context.Context, cfgPath string, stderr io.Writer) (*config.Config, store.Store, *slog.Logger, error) {
+// openStore loads a store-mode configuration and opens its store, which must exist
+// unless create is set. Its log, warnings and errors only, goes to stderr.
+func openStore(ctx context.Context, cfgPath string, stderr io.Writer, create bool) (*config.Config, store.Store, *slog.Logger, error) {
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if cfg.Store == nil {
 		return nil, nil, nil, errors.New(cfgPath + " sets no store:; this command works on the store")
+	}
+	if _, err := os.Stat(cfg.Store.Path); !create && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil, fmt.Errorf("no store at %s: `tollgate serve` or `tollgate import` creates it", cfg.Store.Path)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st, err := store.Open(ctx, cfg.Store.Path, log)

@@ -36,12 +36,12 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 // within store.poll_interval; the old key verifies until its tokens have expired.
 func rotateKeys(cfgPath string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
-	cfg, st, log, err := openStore(ctx, cfgPath, stderr)
+	cfg, st, log, err := openStore(ctx, cfgPath, stderr, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sealer, err := sts.LoadSealer(cfg.Store.KeyFile, log)
+	sealer, err := sts.OpenSealer(ctx, st, cfg.Store.KeyFile, log)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func rotateKeys(cfgPath string, stdout, stderr io.Writer) error {
 
 func listKeys(cfgPath string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
-	_, st, _, err := openStore(ctx, cfgPath, stderr)
+	_, st, _, err := openStore(ctx, cfgPath, stderr, false)
 	if err != nil {
 		return err
 	}

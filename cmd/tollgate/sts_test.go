@@ -101,6 +101,7 @@ func TestStoreCommandErrors(t *testing.T) {
 		{"keys without a subcommand", []string{"keys"}, "Usage: tollgate keys"},
 		{"keys with an unknown subcommand", []string{"keys", "delete"}, "Usage: tollgate keys"},
 		{"keys rotate on a data-file config", []string{"keys", "rotate", "--config", exampleConfig}, "sets no store:"},
+		{"keys list of a store that does not exist", []string{"keys", "list", "--config", quickstartConfig(t)}, "no store at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
