@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/tollgate/tollgate/authz/catalog"
 	"github.com/tollgate/tollgate/authz/config"
 )
 
@@ -29,6 +30,36 @@ func BenchmarkReload(b *testing.B) {
 		}
 		if next.Verifier != st.Verifier {
 			b.Fatal("an unchanged configuration must keep its verifier")
+		}
+	}
+}
+
+// BenchmarkWithData measures what applying a store change costs: validating the data
+// and compiling the router, with the policies and key sets kept.
+func BenchmarkWithData(b *testing.B) {
+	cfg, err := config.Load("../examples/gitops.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := LoadState(context.Background(), cfg, log, nil, Sources{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cat, err := catalog.Load(cfg.Data, []string{"demo"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Store, cfg.Data = &config.Store{Path: "bench.db"}, ""
+	src := Sources{Catalog: func(context.Context) (*catalog.Catalog, error) { return cat, nil }}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, err := st.WithData(context.Background(), cfg, log, src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if next.Policy == st.Policy || next.Verifier != st.Verifier {
+			b.Fatal("WithData must keep the verifier and make a new engine")
 		}
 	}
 }

@@ -93,7 +93,7 @@ type credential struct{ id, secret string }
 
 const fixtureIssuer = "https://sts.acme.test"
 
-func newFixture(t *testing.T, edit func(*config.STS)) *fixture {
+func newFixture(t testing.TB, edit func(*config.STS)) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), clock: &clock{now: time.Now()}, logs: &syncBuffer{}, creds: map[string]credential{}}
 	log := slog.New(slog.NewJSONHandler(io.MultiWriter(f.logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -134,7 +134,7 @@ func newFixture(t *testing.T, edit func(*config.STS)) *fixture {
 
 // putCredential gives app a new credential in env, as `tollgate import --credentials`
 // does, and remembers its secret.
-func (f *fixture) putCredential(t *testing.T, app, env string) credential {
+func (f *fixture) putCredential(t testing.TB, app, env string) credential {
 	t.Helper()
 	c := credential{id: NewClientID(), secret: NewSecret()}
 	err := f.store.PutCredential(context.Background(), "test", store.Credential{

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,35 @@ func TestMetadata(t *testing.T) {
 		if len(got) != len(want) {
 			t.Errorf("%s: fields %v, want exactly %v", path, got, want)
 		}
+	}
+}
+
+// TestMetadataEndpointsAreServed follows the metadata of an issuer at the server's
+// root to the endpoints it names.
+func TestMetadataEndpointsAreServed(t *testing.T) {
+	f := newFixture(t, nil)
+	res, err := http.Get(f.http.URL + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Token string `json:"token_endpoint"`
+		JWKS  string `json:"jwks_uri"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&meta)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := func(u string) string { return f.http.URL + strings.TrimPrefix(u, fixtureIssuer) }
+	if res, err = http.Get(local(meta.JWKS)); err != nil || res.StatusCode != 200 {
+		t.Errorf("jwks_uri %s: %v %v", meta.JWKS, err, res.Status)
+	}
+	res.Body.Close()
+	c := f.creds["shop-web/production"]
+	tok := f.postRaw(t, grant().Encode(), "Authorization", basic(c.id, c.secret))
+	if tok.Request.URL.Path != strings.TrimPrefix(meta.Token, fixtureIssuer) || tok.StatusCode != 200 {
+		t.Errorf("token_endpoint %s: %d at %s", meta.Token, tok.StatusCode, tok.Request.URL.Path)
 	}
 }
 

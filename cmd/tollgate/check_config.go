@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -107,6 +108,9 @@ func boundApplication(ctx context.Context, eng *policy.Engine, input ast.Value, 
 func localSources(ctx context.Context, cfg *config.Config, log *slog.Logger) (authz.Sources, func(), error) {
 	if cfg.Store == nil {
 		return authz.Sources{}, func() {}, nil
+	}
+	if _, err := os.Stat(cfg.Store.Path); err != nil {
+		return authz.Sources{}, nil, fmt.Errorf("store: %w", err)
 	}
 	st, err := store.Open(ctx, cfg.Store.Path, log)
 	if err != nil {

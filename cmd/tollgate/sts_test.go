@@ -63,6 +63,12 @@ func TestQuickstartSTS(t *testing.T) {
 		t.Errorf("reporting from production (prod_only_blocked): exit %d, want denied", code)
 	}
 
+	// In-process, from the store: its data and the STS's public keys.
+	if code, out, stderr := runCmd("check", "--config", q.config, "--path", "/orders/42",
+		"--header", "authorization: Bearer "+tok); code != exitOK || !strings.Contains(out, "issuer       tollgate") {
+		t.Errorf("check --config of an STS token: exit %d\n%s%s", code, out, stderr)
+	}
+
 	// make run again: nothing new to print, nothing lost.
 	code, out, stderr := runCmd("import", "--config", q.config, "--credentials", "../../examples/data.yaml")
 	if code != exitOK || strings.Contains(out, "client_secret=") {
@@ -102,6 +108,7 @@ func TestStoreCommandErrors(t *testing.T) {
 		{"keys with an unknown subcommand", []string{"keys", "delete"}, "Usage: tollgate keys"},
 		{"keys rotate on a data-file config", []string{"keys", "rotate", "--config", exampleConfig}, "sets no store:"},
 		{"keys list of a store that does not exist", []string{"keys", "list", "--config", quickstartConfig(t)}, "no store at"},
+		{"check --config of a store that does not exist", []string{"check", "--config", quickstartConfig(t), "--path", "/"}, "store:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
