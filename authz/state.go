@@ -55,36 +55,37 @@ func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *
 		issuers = append(issuers, cfg.STSIssuer())
 		local = append(local, src.STS)
 	}
-	cat, where, err := loadCatalog(ctx, cfg, src)
+	st, err := withData(ctx, cfg, log, src, func(doc map[string]any) (*policy.Engine, error) {
+		return policy.Load(ctx, cfg.Policies, doc)
+	})
 	if err != nil {
 		return nil, err
 	}
-	router, err := cat.Router()
-	if err != nil {
+	if st.Verifier, err = token.NewVerifier(ctx, issuers, cfg.TokenCache.Size, log, prev, local...); err != nil {
 		return nil, err
 	}
-	engine, err := policy.Load(ctx, cfg.Policies, cat.Document())
-	if err != nil {
-		return nil, err
-	}
-	warnUnknownIssuers(cfg, cat, log)
-	verifier, err := token.NewVerifier(ctx, issuers, cfg.TokenCache.Size, log, prev, local...)
-	if err != nil {
-		return nil, err
-	}
-	return &State{
-		Router: router, Policy: engine, Verifier: verifier, Limits: cfg.Limits,
-		Info: StateInfo{
-			LoadedAt: time.Now().UTC(), Policies: engine.Files(), Data: where,
-			APIs: len(cat.APIs), Applications: len(cat.Applications),
-		},
-	}, nil
+	st.Limits = cfg.Limits
+	return st, nil
 }
 
 // WithData returns a State that decides with the data src reads now, and s's
 // policies, issuers and limits: what a change to the store needs, without reading or
 // compiling anything else.
 func (s *State) WithData(ctx context.Context, cfg *config.Config, log *slog.Logger, src Sources) (*State, error) {
+	st, err := withData(ctx, cfg, log, src, func(doc map[string]any) (*policy.Engine, error) {
+		return s.Policy.WithData(ctx, doc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.Verifier, st.Limits = s.Verifier, s.Limits
+	return st, nil
+}
+
+// withData loads and validates the data, and returns a State with the router compiled
+// from it and the engine engine makes with its document; the rest is the caller's.
+func withData(ctx context.Context, cfg *config.Config, log *slog.Logger, src Sources,
+	engine func(doc map[string]any) (*policy.Engine, error)) (*State, error) {
 	cat, where, err := loadCatalog(ctx, cfg, src)
 	if err != nil {
 		return nil, err
@@ -93,14 +94,18 @@ func (s *State) WithData(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	engine, err := s.Policy.WithData(ctx, cat.Document())
+	eng, err := engine(cat.Document())
 	if err != nil {
 		return nil, err
 	}
 	warnUnknownIssuers(cfg, cat, log)
-	info := s.Info
-	info.LoadedAt, info.Data, info.APIs, info.Applications = time.Now().UTC(), where, len(cat.APIs), len(cat.Applications)
-	return &State{Router: router, Policy: engine, Verifier: s.Verifier, Limits: s.Limits, Info: info}, nil
+	return &State{
+		Router: router, Policy: eng,
+		Info: StateInfo{
+			LoadedAt: time.Now().UTC(), Policies: eng.Files(), Data: where,
+			APIs: len(cat.APIs), Applications: len(cat.Applications),
+		},
+	}, nil
 }
 
 // issuerNames are the names client IDs of the data may refer to.

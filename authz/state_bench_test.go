@@ -13,15 +13,7 @@ import (
 // BenchmarkReload measures what a reload costs: reading and validating the data,
 // compiling the router and the policies, and keeping the unchanged key sets.
 func BenchmarkReload(b *testing.B) {
-	cfg, err := config.Load("../examples/gitops.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := LoadState(context.Background(), cfg, log, nil, Sources{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg, log, st := quickstartState(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		next, err := LoadState(context.Background(), cfg, log, st.Verifier, Sources{})
@@ -37,15 +29,7 @@ func BenchmarkReload(b *testing.B) {
 // BenchmarkWithData measures what applying a store change costs: validating the data
 // and compiling the router, with the policies and key sets kept.
 func BenchmarkWithData(b *testing.B) {
-	cfg, err := config.Load("../examples/gitops.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := LoadState(context.Background(), cfg, log, nil, Sources{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg, log, st := quickstartState(b)
 	cat, err := catalog.Load(cfg.Data, []string{"demo"})
 	if err != nil {
 		b.Fatal(err)
@@ -62,4 +46,19 @@ func BenchmarkWithData(b *testing.B) {
 			b.Fatal("WithData must keep the verifier and make a new engine")
 		}
 	}
+}
+
+// quickstartState loads the State of examples/gitops.yaml.
+func quickstartState(b *testing.B) (*config.Config, *slog.Logger, *State) {
+	b.Helper()
+	cfg, err := config.Load("../examples/gitops.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := LoadState(context.Background(), cfg, log, nil, Sources{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg, log, st
 }

@@ -23,15 +23,7 @@ import (
 func startFromFile(t *testing.T, edit func(doc string) string) (*harness, string) {
 	t.Helper()
 	h := newHarness(t)
-	policies := filepath.Join(h.dir, "policies")
-	if err := os.Mkdir(policies, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	shipped, err := os.ReadFile("../../policies/authz.rego")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(policies, "authz.rego"), string(shipped))
+	copyPolicies(t, filepath.Join(h.dir, "policies"))
 	path := filepath.Join(h.dir, "config.yaml")
 	doc := h.configYAML("")
 	if edit != nil {
@@ -58,6 +50,19 @@ issuers:
   - {name: asgardeo, issuer: %q, jwks_uri: %q, client_id_claims: [client_id, azp]}
   - {name: sts, issuer: %q, jwks_uri: %q, audiences: [%q]}
 %s`, asgardeoIss, h.asgJWKS.URL(), stsIss, h.stsJWKS.URL(), stsAudience, extra)
+}
+
+// copyPolicies makes dir a copy of the shipped policies, for a test to change.
+func copyPolicies(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../../policies/authz.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "authz.rego"), string(shipped))
 }
 
 // writeFile replaces a file as editors do: write a temporary file, then rename it.

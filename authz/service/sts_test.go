@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,14 +192,7 @@ func TestSTSTokensPassCheck(t *testing.T) {
 // disk waits for its own reload.
 func TestStoreChangesApply(t *testing.T) {
 	policies := filepath.Join(t.TempDir(), "policies")
-	if err := os.Mkdir(policies, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	shipped, err := os.ReadFile("../../policies/authz.rego")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(policies, "authz.rego"), string(shipped))
+	copyPolicies(t, policies)
 	h := startSTSWith(t, func(c *config.Config) { c.Policies, c.Reload.Watch = policies, false })
 	before := h.token(t, "lonely", "production", "")
 	assertDenied(t, h.check(t, request("GET", "/orders/1", bearer(before)...)), notSubscribed)
