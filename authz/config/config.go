@@ -35,6 +35,8 @@ type Config struct {
 	Store *Store `yaml:"store"`
 	// STS configures the built-in token service, which needs Store.
 	STS STS `yaml:"sts"`
+	// Admin configures the admin API, which runs with Store.
+	Admin Admin `yaml:"admin"`
 	// TokenCache bounds the cache of verified tokens.
 	TokenCache TokenCache `yaml:"token_cache"`
 	// Log selects the log level, format and which decisions are logged.
@@ -104,6 +106,7 @@ func Default() Config {
 		Limits: Limits{MaxTokenBytes: 16 << 10, MaxHeaderBytes: 96 << 10, MaxHeaders: 150},
 		Reload: Reload{Watch: true, Debounce: 250 * time.Millisecond},
 		STS:    defaultSTS(),
+		Admin:  Admin{Address: "127.0.0.1:9090"},
 	}
 }
 
@@ -172,6 +175,7 @@ func (c *Config) resolvePaths(dir string) {
 		c.Store.Path = resolve(dir, c.Store.Path)
 		c.Store.KeyFile = resolve(dir, c.Store.KeyFile)
 	}
+	c.Admin.TokenFile = resolve(dir, c.Admin.TokenFile)
 	for i := range c.Issuers {
 		c.Issuers[i].JWKSFile = resolve(dir, c.Issuers[i].JWKSFile)
 		c.Issuers[i].CAFile = resolve(dir, c.Issuers[i].CAFile)

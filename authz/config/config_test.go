@@ -61,6 +61,7 @@ func TestParseDefaults(t *testing.T) {
 			Issuer: "http://localhost:8080", Audience: "tollgate", TokenTTL: time.Hour, Algorithm: "RS256",
 			KeyRotation: 720 * time.Hour, FailedAuth: FailedAuth{Burst: 10, Every: 6 * time.Second},
 		},
+		Admin: Admin{Address: "127.0.0.1:9090"},
 	}
 	if cfg.STS.On(cfg.Store) {
 		t.Error("the STS is on without a store")
@@ -180,6 +181,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing data", "policies: p\nissuers:\n" + iss(demo), []string{"data: set data:", "or store:"}},
 		{"data and store", doc("store: {path: s.db}\n"), []string{"data: set data: or store:, not both"}},
 		{"store without path", "policies: p\nstore: {}\n", []string{"store.path: is required"}},
+		{"bad admin address", "policies: p\nstore: {path: s.db}\nadmin: {address: nowhere}\n", []string{"admin.address"}},
 		{"tiny poll interval", "policies: p\nstore: {path: s.db, poll_interval: 10ms}\n", []string{"store.poll_interval"}},
 		{"sts without store", doc("sts: {enabled: true}\n"), []string{"sts.enabled", "needs store:"}},
 		{"sts bad algorithm", "policies: p\nstore: {path: s.db}\nsts: {algorithm: HS256}\n", []string{"sts.algorithm", `"HS256"`}},
@@ -365,7 +367,7 @@ func TestLoadExamples(t *testing.T) {
 		t.Errorf("config.yaml: store %+v, sts %+v; want a store and the STS on the HTTP listener", quickstart.Store, quickstart.STS)
 	}
 	// Apart from where the data lives, the two are the same configuration.
-	gitops.Data, gitops.Store, gitops.STS, gitops.Path = "", quickstart.Store, quickstart.STS, quickstart.Path
+	gitops.Data, gitops.Store, gitops.STS, gitops.Admin, gitops.Path = "", quickstart.Store, quickstart.STS, quickstart.Admin, quickstart.Path
 	if !reflect.DeepEqual(gitops, quickstart) {
 		t.Errorf("gitops.yaml and config.yaml differ beyond data/store:\n%+v\n%+v", gitops, quickstart)
 	}
@@ -396,6 +398,9 @@ func TestStoreMode(t *testing.T) {
 	}
 	if *cfg.Store != want {
 		t.Errorf("store = %+v, want %+v", *cfg.Store, want)
+	}
+	if cfg.Admin.TokenFile != want.Path+".admin-token" || cfg.Admin.Address != "127.0.0.1:9090" {
+		t.Errorf("admin = %+v, want the token file beside the store", cfg.Admin)
 	}
 	if !cfg.STS.On(cfg.Store) {
 		t.Error("the STS is off by default with a store")

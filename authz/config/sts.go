@@ -58,6 +58,18 @@ type FailedAuth struct {
 	Every time.Duration `yaml:"every"`
 }
 
+// Admin configures the admin API (/admin/v1), which manages the store. It runs when
+// store: is set.
+type Admin struct {
+	// Address is its listener, host:port; keep it off the network the API's clients
+	// reach.
+	Address string `yaml:"address"`
+	// TokenFile holds the bearer token the API requires, created 0600 with a new random
+	// token on first start; TOLLGATE_ADMIN_TOKEN overrides it. Default: the store's
+	// path with ".admin-token" appended.
+	TokenFile string `yaml:"token_file"`
+}
+
 // STS defaults.
 const (
 	DefaultPollInterval = time.Second
@@ -92,6 +104,9 @@ func (c *Config) applyStoreDefaults() {
 		setDefault(&c.Store.PollInterval, DefaultPollInterval)
 		if c.Store.KeyFile == "" && c.Store.Path != "" {
 			c.Store.KeyFile = c.Store.Path + ".key"
+		}
+		if c.Admin.TokenFile == "" && c.Store.Path != "" {
+			c.Admin.TokenFile = c.Store.Path + ".admin-token"
 		}
 	}
 	if c.STS.Issuer == "" {
@@ -138,6 +153,11 @@ func (c *Config) validateStore() []error {
 	}
 	if c.Store != nil && c.Store.PollInterval < 100*time.Millisecond {
 		bad("store.poll_interval", "must be at least 100ms")
+	}
+	if c.Store != nil {
+		if err := checkAddress(c.Admin.Address); err != nil {
+			bad("admin.address", "%v", err)
+		}
 	}
 	if !c.STS.On(c.Store) {
 		return errs

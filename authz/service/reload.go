@@ -65,7 +65,7 @@ func (s *Service) reload() error {
 		if (cfg.Store == nil) != (s.cfg.Store == nil) {
 			cfg.Data = s.cfg.Data
 		}
-		cfg.Store, cfg.STS = s.cfg.Store, s.cfg.STS
+		cfg.Store, cfg.STS, cfg.Admin = s.cfg.Store, s.cfg.STS, s.cfg.Admin
 		if err := cfg.Validate(); err != nil { // against the running STS
 			return fmt.Errorf("config %s: %w", cfg.Path, err)
 		}
@@ -116,6 +116,7 @@ func (s *Service) warnRestartOnly(next *config.Config) {
 		{"reload", was.Reload, next.Reload},
 		{"store", storeView(was), storeView(next)},
 		{"sts", stsView(was), stsView(next)},
+		{"admin", was.Admin, next.Admin},
 	} {
 		if c.old != c.next {
 			s.log.Warn("setting changed; it applies after a restart", "key", c.key,
