@@ -11,6 +11,8 @@ import (
 	"os"
 	"slices"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/tollgate/tollgate/authz/catalog"
 	"github.com/tollgate/tollgate/authz/config"
 	"github.com/tollgate/tollgate/authz/store"
@@ -19,7 +21,7 @@ import (
 
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	path := fs.String("config", "tollgate.yaml", "the configuration `file`; it must set store:")
+	path := fs.String("config", defaultConfig(), "the configuration `file`; it must set store:")
 	creds := fs.Bool("credentials", false, "give each imported application that has none an STS client ID and secret per environment, and print them (once)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: tollgate import [--config FILE] [--credentials] DATA_FILE")
@@ -124,4 +126,43 @@ func hasCredential(c *catalog.Catalog, app, env string) bool {
 	return slices.ContainsFunc(c.Applications[i].ClientIDs, func(b catalog.ClientID) bool {
 		return b.Issuer == config.STSName && b.Environment == env
 	})
+}
+
+func runExport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	path := fs.String("config", defaultConfig(), "the configuration `file`; it must set store:")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if err := exportData(*path, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "tollgate export:", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// exportData writes the store's APIs, applications with their external client IDs, and
+// subscriptions as a data file, which `tollgate import` or data: read back. STS
+// credentials and signing keys stay in the store.
+func exportData(cfgPath string, stdout, stderr io.Writer) error {
+	ctx := context.Background()
+	_, st, _, err := openStore(ctx, cfgPath, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cat, err := st.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range cat.Applications {
+		app := &cat.Applications[i]
+		app.ClientIDs = slices.DeleteFunc(app.ClientIDs, func(b catalog.ClientID) bool { return b.Issuer == config.STSName })
+	}
+	enc := yaml.NewEncoder(stdout)
+	enc.SetIndent(2)
+	if err := enc.Encode(cat); err != nil {
+		return err
+	}
+	return enc.Close()
 }

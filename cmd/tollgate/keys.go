@@ -17,7 +17,7 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	path := fs.String("config", "tollgate.yaml", "the configuration `file`; it must set store:")
+	path := fs.String("config", defaultConfig(), "the configuration `file`; it must set store:")
 	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
 		return code
 	}

@@ -38,7 +38,13 @@ var commands = []command{
 	{"check", "decide one request, by a running server or in-process, and print the decision", runCheck},
 	{"token", "mint a signed access token with a local private key (demos and tests)", runToken},
 	{"import", "copy a data file's APIs, applications and subscriptions into the store", runImport},
+	{"export", "write the store's APIs, applications and subscriptions as a data file", runExport},
 	{"keys", "list or rotate the STS signing keys in the store", runKeys},
+	{"app", "manage applications, their STS keys and IdP client-ID bindings (admin API)", runApp},
+	{"api", "manage APIs and their resources' scopes; import OpenAPI (admin API)", runAPI},
+	{"subscribe", "subscribe an application to an API (admin API)", runSubscribe},
+	{"unsubscribe", "remove an application's subscription to an API (admin API)", runUnsubscribe},
+	{"subscription", "block, unblock or list subscriptions (admin API)", runSubscription},
 	{"version", "print the version", runVersion},
 }
 

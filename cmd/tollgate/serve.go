@@ -16,7 +16,7 @@ import (
 
 func runServe(args []string, _, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	path := fs.String("config", "tollgate.yaml", "the configuration `file`")
+	path := fs.String("config", defaultConfig(), "the configuration `file` (default $TOLLGATE_CONFIG or tollgate.yaml)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}

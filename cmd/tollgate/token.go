@@ -14,10 +14,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tollgate/tollgate/authz/config"
 )
 
 // tokenFlags are the claims and header of a token minted with a local key.
@@ -31,22 +36,37 @@ type tokenFlags struct {
 	scope    string
 	audience string
 	ttl      time.Duration
+	// With a client secret, the token comes from an STS instead.
+	secret string
+	sts    string
+	config string
 }
 
 func runToken(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	var f tokenFlags
+	fs.StringVar(&f.secret, "client-secret", "", "ask the STS for a token for --client-id with this secret (client_credentials) instead of minting one")
+	fs.StringVar(&f.sts, "sts", "", "the STS token endpoint `URL` (default: sts.issuer of --config + /oauth2/token)")
+	fs.StringVar(&f.config, "config", defaultConfig(), "configuration `file` for the STS's URL")
 	fs.StringVar(&f.key, "sign-with", "", "PEM private `key` file (RSA, EC P-256/384/521 or Ed25519) to sign with")
 	fs.StringVar(&f.kid, "kid", "", "key ID for the JWT header; must match the kid in the issuer's JWKS")
 	fs.StringVar(&f.typ, "typ", "at+jwt", "JWT header typ")
 	fs.StringVar(&f.issuer, "issuer", "", "iss claim (required)")
 	fs.StringVar(&f.subject, "sub", "", "sub claim (default: the client ID)")
 	fs.StringVar(&f.clientID, "client-id", "", "client_id claim (required)")
-	fs.StringVar(&f.scope, "scope", "", "space-separated scopes")
+	fs.StringVar(&f.scope, "scope", "", "space-separated scopes (asked of the STS, or put in the token)")
 	fs.StringVar(&f.audience, "aud", "", "aud claim")
 	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime of the token")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if f.secret != "" {
+		tok, err := f.request()
+		if err != nil {
+			return exitFor(err, "token", stderr)
+		}
+		fmt.Fprintln(stdout, tok)
+		return exitOK
 	}
 	tok, err := f.mint(time.Now())
 	if err != nil {
@@ -55,6 +75,43 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, tok)
 	return exitOK
+}
+
+// request asks the STS for an access token with client_secret_basic.
+func (f tokenFlags) request() (string, error) {
+	if f.clientID == "" || f.key != "" {
+		return "", errors.New("--client-secret needs --client-id, and no --sign-with")
+	}
+	endpoint := f.sts
+	if endpoint == "" {
+		cfg, err := config.Load(f.config)
+		if err != nil {
+			return "", fmt.Errorf("no --sts given, and %w", err)
+		}
+		endpoint = strings.TrimSuffix(cfg.STS.Issuer, "/") + "/oauth2/token"
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if f.scope != "" {
+		form.Set("scope", f.scope)
+	}
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(f.clientID), url.QueryEscape(f.secret))
+	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return "", fmt.Errorf("STS: %w", err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := decodeAnswer(res, &body); err != nil {
+		return "", err
+	}
+	return body.AccessToken, nil
 }
 
 func (f tokenFlags) mint(now time.Time) (string, error) {

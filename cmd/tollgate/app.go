@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/authz/catalog"
+)
+
+// application is an application as the admin API shows it.
+type application struct {
+	Name      string    `json:"name"`
+	ClientIDs []binding `json:"client_ids"`
+	Keys      []appKey  `json:"keys"`
+}
+
+// binding is an external IdP's client ID bound to an application.
+type binding struct {
+	Issuer      string `json:"issuer"`
+	ClientID    string `json:"client_id"`
+	Environment string `json:"environment"`
+}
+
+// appKey is an STS credential without its secret.
+type appKey struct {
+	ClientID    string    `json:"client_id"`
+	Environment string    `json:"environment"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// generatedKey is a new STS credential: the only time its secret is shown.
+type generatedKey struct {
+	Application  string `json:"application"`
+	Environment  string `json:"environment"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// page is one page of a list.
+type page[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next_page_token"`
+}
+
+// listAll reads every page of a list.
+func listAll[T any](ctx context.Context, c *adminClient, path string) ([]T, error) {
+	var all []T
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	token := ""
+	for {
+		var p page[T]
+		if err := c.do(ctx, "GET", path+sep+"limit=1000&page_token="+url.QueryEscape(token), nil, &p); err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if p.Next == "" {
+			return all, nil
+		}
+		token = p.Next
+	}
+}
+
+func runApp(args []string, stdout, stderr io.Writer) int {
+	return runGroup("app", []subcommand{
+		{name: "create", args: []string{"NAME"}, summary: "create an application", run: appCreate},
+		{name: "list", summary: "list applications", run: appList},
+		{name: "get", args: []string{"NAME"}, summary: "show an application, its bindings and keys", run: appGet},
+		{name: "delete", args: []string{"NAME"}, summary: "delete an application, its keys, bindings and subscriptions", run: appDelete},
+		{name: "keys", summary: "generate or revoke STS keys", group: []subcommand{appKeysGenerate(), appKeysRevoke()}},
+		appBind(),
+		appUnbind(),
+	}, args, stdout, stderr)
+}
+
+func appCreate(ctx context.Context, c *adminClient, a []string, p *printer) error {
+	var app application
+	if err := c.do(ctx, "POST", "/admin/v1/applications", map[string]string{"name": a[0]}, &app); err != nil {
+		return err
+	}
+	return p.print(app, []string{"APPLICATION"}, func() [][]string { return [][]string{{app.Name}} })
+}
+
+func appList(ctx context.Context, c *adminClient, _ []string, p *printer) error {
+	apps, err := listAll[application](ctx, c, "/admin/v1/applications")
+	if err != nil {
+		return err
+	}
+	return p.print(apps, []string{"APPLICATION", "CLIENT IDS", "KEYS"}, func() [][]string {
+		rows := make([][]string, len(apps))
+		for i, app := range apps {
+			rows[i] = []string{app.Name, clientIDs(app.ClientIDs), keyEnvs(app.Keys)}
+		}
+		return rows
+	})
+}
+
+func appGet(ctx context.Context, c *adminClient, a []string, p *printer) error {
+	var app application
+	if err := c.do(ctx, "GET", "/admin/v1/applications/"+url.PathEscape(a[0]), nil, &app); err != nil {
+		return err
+	}
+	return p.print(app, []string{"APPLICATION", "KIND", "ISSUER", "CLIENT ID", "ENVIRONMENT"}, func() [][]string {
+		var rows [][]string
+		for _, k := range app.Keys {
+			rows = append(rows, []string{app.Name, "key", "tollgate", k.ClientID, k.Environment})
+		}
+		for _, b := range app.ClientIDs {
+			rows = append(rows, []string{app.Name, "binding", b.Issuer, b.ClientID, b.Environment})
+		}
+		if rows == nil {
+			rows = [][]string{{app.Name, "-", "-", "-", "-"}}
+		}
+		return rows
+	})
+}
+
+func appDelete(ctx context.Context, c *adminClient, a []string, p *printer) error {
+	if err := c.do(ctx, "DELETE", "/admin/v1/applications/"+url.PathEscape(a[0]), nil, nil); err != nil {
+		return err
+	}
+	return p.done("application %s deleted", a[0])
+}
+
+func appKeysGenerate() subcommand {
+	var env string
+	return subcommand{
+		name: "generate", args: []string{"APP"},
+		summary: "make the application's STS client ID and secret for --env (replacing, so revoking, any it had); the secret is shown once",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&env, "env", catalog.Production, "environment: production or sandbox")
+		},
+		run: func(ctx context.Context, c *adminClient, a []string, p *printer) error {
+			var k generatedKey
+			path := "/admin/v1/applications/" + url.PathEscape(a[0]) + "/keys"
+			if err := c.do(ctx, "POST", path, map[string]string{"environment": env}, &k); err != nil {
+				return err
+			}
+			return p.print(k, []string{"APPLICATION", "ENVIRONMENT", "CLIENT ID", "CLIENT SECRET (shown once)"}, func() [][]string {
+				return [][]string{{k.Application, k.Environment, k.ClientID, k.ClientSecret}}
+			})
+		},
+	}
+}
+
+func appKeysRevoke() subcommand {
+	var env string
+	return subcommand{
+		name: "revoke", args: []string{"APP"}, summary: "revoke the application's STS key for --env",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&env, "env", catalog.Production, "environment: production or sandbox")
+		},
+		run: func(ctx context.Context, c *adminClient, a []string, p *printer) error {
+			path := "/admin/v1/applications/" + url.PathEscape(a[0]) + "/keys/" + url.PathEscape(env)
+			if err := c.do(ctx, "DELETE", path, nil, nil); err != nil {
+				return err
+			}
+			return p.done("%s key of %s revoked", env, a[0])
+		},
+	}
+}
+
+func appBind() subcommand {
+	var b binding
+	return subcommand{
+		name: "bind", args: []string{"APP"}, summary: "bind an external IdP's client ID (--issuer, --client-id, --env) to the application",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&b.Issuer, "issuer", "", "the configured issuer's name, e.g. asgardeo")
+			fs.StringVar(&b.ClientID, "client-id", "", "the IdP's client ID")
+			fs.StringVar(&b.Environment, "env", catalog.Production, "environment: production or sandbox")
+		},
+		run: func(ctx context.Context, c *adminClient, a []string, p *printer) error {
+			var app application
+			if err := c.do(ctx, "POST", "/admin/v1/applications/"+url.PathEscape(a[0])+"/bindings", b, &app); err != nil {
+				return err
+			}
+			return p.print(app, []string{"APPLICATION", "CLIENT IDS"}, func() [][]string {
+				return [][]string{{app.Name, clientIDs(app.ClientIDs)}}
+			})
+		},
+	}
+}
+
+func appUnbind() subcommand {
+	var issuer, clientID string
+	return subcommand{
+		name: "unbind", args: []string{"APP"}, summary: "remove the binding of --issuer's --client-id",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&issuer, "issuer", "", "the configured issuer's name")
+			fs.StringVar(&clientID, "client-id", "", "the IdP's client ID")
+		},
+		run: func(ctx context.Context, c *adminClient, a []string, p *printer) error {
+			path := "/admin/v1/applications/" + url.PathEscape(a[0]) + "/bindings/" + url.PathEscape(issuer) + "/" + url.PathEscape(clientID)
+			if err := c.do(ctx, "DELETE", path, nil, nil); err != nil {
+				return err
+			}
+			return p.done("client ID %s of %s unbound from %s", clientID, issuer, a[0])
+		},
+	}
+}
+
+func clientIDs(ids []binding) string {
+	out := make([]string, len(ids))
+	for i, b := range ids {
+		out[i] = b.Issuer + ":" + b.ClientID + " (" + b.Environment + ")"
+	}
+	return orDash(strings.Join(out, ", "))
+}
+
+func keyEnvs(keys []appKey) string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.Environment
+	}
+	return orDash(strings.Join(out, ", "))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/authz/config"
+)
+
+// adminFlags are the flags every command that calls the admin API takes, as kubectl's
+// take a server and credentials: flags win over the environment, which wins over the
+// configuration file.
+type adminFlags struct {
+	config  string
+	server  string
+	token   string
+	output  string
+	timeout time.Duration
+}
+
+// defaultConfig is the configuration file commands read when --config is not given.
+func defaultConfig() string {
+	if c := os.Getenv("TOLLGATE_CONFIG"); c != "" {
+		return c
+	}
+	return "tollgate.yaml"
+}
+
+func (f *adminFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", defaultConfig(), "configuration `file` for the admin address and token file (default $TOLLGATE_CONFIG or tollgate.yaml)")
+	fs.StringVar(&f.server, "server", "", "admin API base `URL` (default $TOLLGATE_ADMIN_URL, else http:// and admin.address of --config)")
+	fs.StringVar(&f.token, "token", "", "admin `token` (default $TOLLGATE_ADMIN_TOKEN, else admin.token_file of --config)")
+	fs.StringVar(&f.output, "o", "table", "output: table or json")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound of the whole request")
+}
+
+// adminClient calls the admin API.
+type adminClient struct {
+	base, token string
+	http        *http.Client
+}
+
+// apiError is a refusal by the admin API or the STS: {error, error_description}.
+type apiError struct {
+	Status      int    `json:"-"`
+	Code        string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Description)
+}
+
+// client resolves where the admin API is and the token for it.
+func (f *adminFlags) client() (*adminClient, error) {
+	if f.output != "table" && f.output != "json" {
+		return nil, fmt.Errorf("-o %q: use table or json", f.output)
+	}
+	server, token := f.server, f.token
+	if server == "" {
+		server = os.Getenv("TOLLGATE_ADMIN_URL")
+	}
+	if token == "" {
+		token = os.Getenv("TOLLGATE_ADMIN_TOKEN")
+	}
+	if server == "" || token == "" {
+		cfg, err := config.Load(f.config)
+		if err != nil {
+			return nil, fmt.Errorf("no admin server or token given, and %w", err)
+		}
+		if server == "" {
+			server = "http://" + cfg.Admin.Address
+		}
+		if token == "" {
+			raw, err := os.ReadFile(cfg.Admin.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("admin token: %w (give --token or TOLLGATE_ADMIN_TOKEN)", err)
+			}
+			token = strings.TrimSpace(string(raw))
+		}
+	}
+	return &adminClient{base: strings.TrimSuffix(server, "/"), token: token, http: &http.Client{Timeout: f.timeout}}, nil
+}
+
+// do sends a request with body (JSON unless it is []byte) and decodes a 2xx answer into
+// out, when not nil. A refusal is an *apiError.
+func (c *adminClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd, contentType = bytes.NewReader(b), "application/yaml"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	defer res.Body.Close()
+	return decodeAnswer(res, out)
+}
+
+// decodeAnswer decodes a 2xx JSON answer into out, or returns the refusal.
+func decodeAnswer(res *http.Response, out any) error {
+	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode >= 300 {
+		e := &apiError{Status: res.StatusCode}
+		if json.Unmarshal(raw, e) != nil || e.Code == "" {
+			e.Code, e.Description = http.StatusText(res.StatusCode), strings.TrimSpace(string(raw))
+		}
+		return e
+	}
+	if out == nil || len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("the answer is not the JSON expected: %w", err)
+	}
+	return nil
+}
+
+// exitFor is a command's exit code for err: 1 for a refusal, 2 for anything else.
+func exitFor(err error, name string, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "tollgate %s: %v\n", name, err)
+	var refused *apiError
+	if errors.As(err, &refused) {
+		return exitDenied
+	}
+	return exitUsage
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// subcommand is one verb of a command group that calls the admin API, such as
+// `app create`. A group may nest (`app keys generate`).
+type subcommand struct {
+	name    string
+	args    []string // positional arguments, by name, for the usage line
+	summary string
+	flags   func(*flag.FlagSet) // registers the verb's own flags; may be nil
+	run     func(ctx context.Context, c *adminClient, args []string, p *printer) error
+	group   []subcommand // a nested group instead of run
+}
+
+// runGroup dispatches args to the verbs of the group named name.
+func runGroup(name string, verbs []subcommand, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		groupUsage(stderr, name, verbs)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, v := range verbs {
+		if v.name != args[0] {
+			continue
+		}
+		if v.group != nil {
+			return runGroup(name+" "+v.name, v.group, args[1:], stdout, stderr)
+		}
+		return runVerb(name+" "+v.name, v, args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "tollgate %s: unknown verb %q\n\n", name, args[0])
+	groupUsage(stderr, name, verbs)
+	return exitUsage
+}
+
+func groupUsage(w io.Writer, name string, verbs []subcommand) {
+	fmt.Fprintf(w, "Usage: tollgate %s VERB [flags]\n\nVerbs:\n", name)
+	for _, v := range verbs {
+		fmt.Fprintf(w, "  %-18s %s\n", strings.TrimSpace(v.name+" "+strings.Join(v.args, " ")), v.summary)
+	}
+}
+
+// runVerb parses a verb's flags (they may come before or after its arguments) and runs
+// it against the admin API.
+func runVerb(name string, v subcommand, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var af adminFlags
+	af.register(fs)
+	if v.flags != nil {
+		v.flags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tollgate %s %s [flags]\n", name, strings.Join(v.args, " "))
+		fs.PrintDefaults()
+	}
+	positional, code, ok := parseInterspersed(fs, args, stderr, len(v.args))
+	if !ok {
+		return code
+	}
+	c, err := af.client()
+	if err != nil {
+		return exitFor(err, name, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), af.timeout)
+	defer cancel()
+	return exitFor(v.run(ctx, c, positional, &printer{w: stdout, json: af.output == "json"}), name, stderr)
+}
+
+// parseInterspersed parses flags wherever they are among exactly n positional
+// arguments, as `tollgate app bind shop-web --issuer asgardeo` reads best.
+func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer, n int) ([]string, int, bool) {
+	fs.SetOutput(stderr)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(positional) != n {
+		fmt.Fprintf(stderr, "tollgate %s: expected %d argument(s), got %d; see -h\n", fs.Name(), n, len(positional))
+		return nil, exitUsage, false
+	}
+	return positional, 0, true
+}
+
+// printer writes a command's result as a table or as JSON.
+type printer struct {
+	w    io.Writer
+	json bool
+}
+
+// print writes v as indented JSON, or the table rows makes of it.
+func (p *printer) print(v any, header []string, rows func() [][]string) error {
+	if p.json {
+		enc := json.NewEncoder(p.w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows() {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// done writes a one-line confirmation, or {} in JSON.
+func (p *printer) done(format string, args ...any) error {
+	if p.json {
+		_, err := fmt.Fprintln(p.w, "{}")
+		return err
+	}
+	_, err := fmt.Fprintf(p.w, format+"\n", args...)
+	return err
+}
