@@ -158,7 +158,7 @@ func apiImport() subcommand {
 			if err := c.do(ctx, "POST", "/admin/v1/apis/import?"+q.Encode(), raw, &res); err != nil {
 				return err
 			}
-			if p.json {
+			if p.output != "table" {
 				return p.print(res, nil, nil)
 			}
 			ch := res.Changes

@@ -39,7 +39,7 @@ func (f *adminFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", defaultConfig(), "configuration `file` for the admin address and token file (default $TOLLGATE_CONFIG or tollgate.yaml)")
 	fs.StringVar(&f.server, "server", "", "admin API base `URL` (default $TOLLGATE_ADMIN_URL, else http:// and admin.address of --config)")
 	fs.StringVar(&f.token, "token", "", "admin `token` (default $TOLLGATE_ADMIN_TOKEN, else admin.token_file of --config)")
-	fs.StringVar(&f.output, "o", "table", "output: table or json")
+	fs.StringVar(&f.output, "o", "table", "output: table, json, or env (NAME='value' lines for eval)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound of the whole request")
 }
 
@@ -62,8 +62,8 @@ func (e *apiError) Error() string {
 
 // client resolves where the admin API is and the token for it.
 func (f *adminFlags) client() (*adminClient, error) {
-	if f.output != "table" && f.output != "json" {
-		return nil, fmt.Errorf("-o %q: use table or json", f.output)
+	if f.output != "table" && f.output != "json" && f.output != "env" {
+		return nil, fmt.Errorf("-o %q: use table, json or env", f.output)
 	}
 	server, token := f.server, f.token
 	if server == "" {

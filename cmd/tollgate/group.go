@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -74,7 +77,7 @@ func runVerb(name string, v subcommand, args []string, stdout, stderr io.Writer)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), af.timeout)
 	defer cancel()
-	return exitFor(v.run(ctx, c, positional, &printer{w: stdout, json: af.output == "json"}), name, stderr)
+	return exitFor(v.run(ctx, c, positional, &printer{w: stdout, output: af.output}), name, stderr)
 }
 
 // parseInterspersed parses flags wherever they are among exactly n positional
@@ -102,18 +105,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer, n int)
 	return positional, 0, true
 }
 
-// printer writes a command's result as a table or as JSON.
+// printer writes a command's result as a table, as JSON, or as shell assignments.
 type printer struct {
-	w    io.Writer
-	json bool
+	w      io.Writer
+	output string // table, json or env
 }
 
-// print writes v as indented JSON, or the table rows makes of it.
+// print writes v as indented JSON, as NAME='value' lines of its string fields (for
+// eval), or as the table rows makes of it.
 func (p *printer) print(v any, header []string, rows func() [][]string) error {
-	if p.json {
+	switch p.output {
+	case "json":
 		enc := json.NewEncoder(p.w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
+	case "env":
+		return printEnv(p.w, v)
 	}
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
@@ -123,9 +130,27 @@ func (p *printer) print(v any, header []string, rows func() [][]string) error {
 	return tw.Flush()
 }
 
+// printEnv writes the string fields of the JSON object v as shell assignments.
+func printEnv(w io.Writer, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return errors.New("-o env needs a single object; use -o json")
+	}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if s, ok := fields[k].(string); ok {
+			fmt.Fprintf(w, "%s='%s'\n", strings.ToUpper(k), strings.ReplaceAll(s, "'", `'\''`))
+		}
+	}
+	return nil
+}
+
 // done writes a one-line confirmation, or {} in JSON.
 func (p *printer) done(format string, args ...any) error {
-	if p.json {
+	if p.output == "json" {
 		_, err := fmt.Fprintln(p.w, "{}")
 		return err
 	}
