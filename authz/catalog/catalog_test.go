@@ -335,3 +335,35 @@ func TestLoadExample(t *testing.T) {
 		t.Error("example loaded without its issuer demo configured")
 	}
 }
+
+func TestValidators(t *testing.T) {
+	tests := []struct {
+		name     string
+		validate func(string) error
+		good     []string
+		bad      map[string]string // value -> substring of the error
+	}{
+		{"name", ValidateName, []string{"shop-web", "a", "v1.2_x", strings.Repeat("n", 128)},
+			map[string]string{"": `name ""`, "shop web": "must be 1-128", "-x": "must be", strings.Repeat("n", 129): "must be", "ä": "must be"}},
+		{"client ID", ValidateClientID, []string{"abc", "my client", "a/b?c"},
+			map[string]string{"": `client_id ""`, " c": "printable ASCII", "c\n": "printable ASCII", "c\x01": "printable ASCII"}},
+		{"environment", ValidateEnvironment, []string{Production, Sandbox},
+			map[string]string{"": `environment ""`, "staging": "production or sandbox", "Production": "production or sandbox"}},
+		{"status", ValidateStatus, []string{Active, Blocked, ProdOnlyBlocked},
+			map[string]string{"": `status ""`, "paused": "active, blocked or prod_only_blocked"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, v := range tt.good {
+				if err := tt.validate(v); err != nil {
+					t.Errorf("%q: %v", v, err)
+				}
+			}
+			for v, want := range tt.bad {
+				if err := tt.validate(v); err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("%q: error %v, want one containing %q", v, err, want)
+				}
+			}
+		})
+	}
+}

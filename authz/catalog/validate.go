@@ -24,6 +24,39 @@ var hostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9](
 
 var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 
+// ValidateName returns an error unless name is a valid API or application name.
+func ValidateName(name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("name %q must be 1-128 letters, digits, '.', '_' or '-'", name)
+	}
+	return nil
+}
+
+// ValidateClientID returns an error unless id is a valid client ID.
+func ValidateClientID(id string) error {
+	if !clientIDPattern.MatchString(id) {
+		return fmt.Errorf("client_id %q must be printable ASCII", id)
+	}
+	return nil
+}
+
+// ValidateEnvironment returns an error unless env is Production or Sandbox.
+func ValidateEnvironment(env string) error {
+	if env != Production && env != Sandbox {
+		return fmt.Errorf("environment %q must be production or sandbox", env)
+	}
+	return nil
+}
+
+// ValidateStatus returns an error unless status is a subscription status.
+func ValidateStatus(status string) error {
+	switch status {
+	case Active, Blocked, ProdOnlyBlocked:
+		return nil
+	}
+	return fmt.Errorf("status %q must be active, blocked or prod_only_blocked", status)
+}
+
 // Validate checks the catalog and returns every problem found, each saying where.
 // issuers are the configured issuer names that client IDs may refer to.
 func (c *Catalog) Validate(issuers []string) error {
@@ -95,7 +128,7 @@ func (c *Catalog) validateAPIs() []error {
 // earlier entry with the same name.
 func checkName(where, list, name string, i int, seen map[string]int) []error {
 	var errs []error
-	if !namePattern.MatchString(name) {
+	if ValidateName(name) != nil {
 		errs = append(errs, fmt.Errorf("%s: name must be 1-128 letters, digits, '.', '_' or '-'", where))
 	}
 	if j, dup := seen[name]; dup {
@@ -139,11 +172,11 @@ func (c *Catalog) validateApplications(knownIssuer func(string) bool, whyNot str
 			if !knownIssuer(b.Issuer) {
 				errs = append(errs, fmt.Errorf("%s: issuer %q %s", at, b.Issuer, whyNot))
 			}
-			if !clientIDPattern.MatchString(b.ClientID) {
-				errs = append(errs, fmt.Errorf("%s: client_id %q must be printable ASCII", at, b.ClientID))
+			if err := ValidateClientID(b.ClientID); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", at, err))
 			}
-			if b.Environment != Production && b.Environment != Sandbox {
-				errs = append(errs, fmt.Errorf("%s: environment %q must be production or sandbox", at, b.Environment))
+			if err := ValidateEnvironment(b.Environment); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", at, err))
 			}
 			key := [2]string{b.Issuer, b.ClientID}
 			if other, dup := bound[key]; dup {
@@ -175,10 +208,8 @@ func (c *Catalog) validateSubscriptions() []error {
 		if !apis[s.API] {
 			errs = append(errs, fmt.Errorf("%s: unknown API %q", where, s.API))
 		}
-		switch s.Status {
-		case Active, Blocked, ProdOnlyBlocked:
-		default:
-			errs = append(errs, fmt.Errorf("%s: status %q must be active, blocked or prod_only_blocked", where, s.Status))
+		if err := ValidateStatus(s.Status); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 		key := [2]string{s.Application, s.API}
 		if j, dup := seen[key]; dup {

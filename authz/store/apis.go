@@ -16,14 +16,56 @@ func (s *SQLite) PutAPI(ctx context.Context, actor string, api catalog.API) erro
 		if err := putAPI(ctx, tx, api); err != nil {
 			return nil, err
 		}
-		return &change{action: "api.put", target: api.Name, detail: map[string]any{
-			"context":   api.Context,
-			"hosts":     len(api.Hosts),
-			"resources": len(api.Resources),
-		}}, nil
+		return apiChange("api.put", api), nil
 	})
 	if err != nil {
 		return fmt.Errorf("put api %q: %w", api.Name, err)
+	}
+	return nil
+}
+
+// CreateAPI creates the API and its resources like PutAPI, unless an API of that
+// name exists: then it is ErrConflict, so that a creation never replaces silently.
+func (s *SQLite) CreateAPI(ctx context.Context, actor string, api catalog.API) error {
+	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
+		if err := refuseExisting(ctx, tx, `SELECT 1 FROM apis WHERE name = ?`, api.Name); err != nil {
+			return nil, err
+		}
+		if err := putAPI(ctx, tx, api); err != nil {
+			return nil, err
+		}
+		return apiChange("api.create", api), nil
+	})
+	if err != nil {
+		return fmt.Errorf("create api %q: %w", api.Name, err)
+	}
+	return nil
+}
+
+// apiChange is the audit entry of a write of api.
+func apiChange(action string, api catalog.API) *change {
+	return &change{action: action, target: api.Name, detail: map[string]any{
+		"context":   api.Context,
+		"hosts":     len(api.Hosts),
+		"resources": len(api.Resources),
+	}}
+}
+
+// DeleteAPI deletes the API; its resources and subscriptions go with it (ON DELETE
+// CASCADE). The audit entry counts the subscriptions removed.
+func (s *SQLite) DeleteAPI(ctx context.Context, actor, name string) error {
+	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
+		var subs int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE api = ?`, name).Scan(&subs); err != nil {
+			return nil, err
+		}
+		if err := deleteOne(ctx, tx, `DELETE FROM apis WHERE name = ?`, name); err != nil {
+			return nil, err
+		}
+		return &change{action: "api.delete", target: name, detail: map[string]int{"subscriptions": subs}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete api %q: %w", name, err)
 	}
 	return nil
 }

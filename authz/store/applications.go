@@ -26,6 +26,52 @@ func (s *SQLite) PutApplication(ctx context.Context, actor, name string) error {
 	return nil
 }
 
+// CreateApplication creates the application, or is ErrConflict if it exists, so that
+// of two concurrent creations exactly one succeeds.
+func (s *SQLite) CreateApplication(ctx context.Context, actor, name string) error {
+	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
+		created, err := putApplication(ctx, tx, name)
+		if err != nil {
+			return nil, err
+		}
+		if !created {
+			return nil, fmt.Errorf("%w: it exists already", ErrConflict)
+		}
+		return &change{action: "application.create", target: name, detail: struct{}{}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("create application %q: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteApplication deletes the application; its subscriptions, client-ID bindings
+// and credentials go with it (ON DELETE CASCADE), so the credentials' secrets stop
+// working in the same commit. The audit entry counts what went.
+func (s *SQLite) DeleteApplication(ctx context.Context, actor, name string) error {
+	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
+		var subs, bindings, creds int
+		if err := tx.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM subscriptions WHERE application = ?1),
+			(SELECT count(*) FROM client_bindings WHERE application = ?1),
+			(SELECT count(*) FROM credentials WHERE application = ?1)`, name).Scan(&subs, &bindings, &creds); err != nil {
+			return nil, err
+		}
+		if err := deleteOne(ctx, tx, `DELETE FROM applications WHERE name = ?`, name); err != nil {
+			return nil, err
+		}
+		return &change{action: "application.delete", target: name, detail: map[string]int{
+			"subscriptions": subs,
+			"client_ids":    bindings,
+			"credentials":   creds,
+		}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete application %q: %w", name, err)
+	}
+	return nil
+}
+
 // putApplication creates the application unless it exists, and reports whether it did.
 func putApplication(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
 	at, err := encodeTime(time.Now())
@@ -89,6 +135,34 @@ func bind(ctx context.Context, tx *sql.Tx, app string, b catalog.ClientID) (bool
 	return changed(res)
 }
 
+// UnbindClientID removes the binding of an external issuer's client ID. An STSIssuer
+// client ID is a credential, never a binding: DeleteCredential removes it.
+func (s *SQLite) UnbindClientID(ctx context.Context, actor, issuer, clientID string) error {
+	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
+		if issuer == STSIssuer {
+			return nil, fmt.Errorf("%w: issuer %q client IDs are STS credentials, not bindings; delete the credential", ErrNotFound, STSIssuer)
+		}
+		var app, env string
+		err := tx.QueryRowContext(ctx, `DELETE FROM client_bindings WHERE issuer = ? AND client_id = ? RETURNING application, environment`,
+			issuer, clientID).Scan(&app, &env)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &change{action: "client_id.unbind", target: clientID, detail: map[string]string{
+			"issuer":      issuer,
+			"application": app,
+			"environment": env,
+		}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("unbind client ID %q of issuer %q: %w", clientID, issuer, err)
+	}
+	return nil
+}
+
 // checkCredentialBinding accepts an STSIssuer binding that matches an existing
 // credential, and refuses any other.
 func checkCredentialBinding(ctx context.Context, tx *sql.Tx, app string, b catalog.ClientID) error {
@@ -146,6 +220,29 @@ func putSubscription(ctx context.Context, tx *sql.Tx, sub catalog.Subscription) 
 	return changed(res)
 }
 
+// DeleteSubscription deletes the application's subscription to the API.
+func (s *SQLite) DeleteSubscription(ctx context.Context, actor, application, api string) error {
+	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
+		var status string
+		err := tx.QueryRowContext(ctx, `DELETE FROM subscriptions WHERE application = ? AND api = ? RETURNING status`,
+			application, api).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &change{action: "subscription.delete", target: application, detail: map[string]string{
+			"api":    api,
+			"status": status,
+		}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete subscription %s -> %s: %w", application, api, err)
+	}
+	return nil
+}
+
 // requireApplication returns ErrConflict unless the application exists.
 func requireApplication(ctx context.Context, tx *sql.Tx, name string) error {
 	return require(ctx, tx, `SELECT 1 FROM applications WHERE name = ?`, "application", name)
@@ -161,6 +258,32 @@ func require(ctx context.Context, tx *sql.Tx, query, what, name string) error {
 	err := tx.QueryRowContext(ctx, query, name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %s %q does not exist", ErrConflict, what, name)
+	}
+	return err
+}
+
+// refuseExisting returns ErrConflict if query, given name, finds a row.
+func refuseExisting(ctx context.Context, tx *sql.Tx, query, name string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, query, name).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: it exists already", ErrConflict)
+}
+
+// deleteOne runs a DELETE and returns ErrNotFound if it deleted nothing.
+func deleteOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	deleted, err := changed(res)
+	if err == nil && !deleted {
+		err = ErrNotFound
 	}
 	return err
 }

@@ -76,6 +76,30 @@ func checkCredentialOwner(ctx context.Context, tx *sql.Tx, c Credential) error {
 	return nil
 }
 
+// DeleteCredential deletes the application's credential for the environment, so its
+// secret stops working when this commits. The audit entry names its client ID.
+func (s *SQLite) DeleteCredential(ctx context.Context, actor, application, environment string) error {
+	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
+		var clientID string
+		err := tx.QueryRowContext(ctx, `DELETE FROM credentials WHERE application = ? AND environment = ? RETURNING client_id`,
+			application, environment).Scan(&clientID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &change{action: "credential.delete", target: clientID, detail: map[string]string{
+			"application": application,
+			"environment": environment,
+		}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s credential of application %q: %w", environment, application, err)
+	}
+	return nil
+}
+
 // Credential returns the credential with this client ID, or ErrNotFound.
 func (s *SQLite) Credential(ctx context.Context, clientID string) (Credential, error) {
 	c := Credential{ClientID: clientID}

@@ -14,7 +14,7 @@ import (
 	"github.com/tollgate/tollgate/authz/catalog"
 )
 
-// ErrNotFound is returned when the thing asked for does not exist.
+// ErrNotFound is returned when the thing asked for, or asked to delete, does not exist.
 var ErrNotFound = errors.New("not found")
 
 // ErrConflict is returned when a change would break the store's consistency: a name or
@@ -49,6 +49,24 @@ type Store interface {
 	BindClientID(ctx context.Context, actor, application string, b catalog.ClientID) error
 	// PutSubscription creates or updates a subscription.
 	PutSubscription(ctx context.Context, actor string, s catalog.Subscription) error
+
+	// CreateAPI creates an API like PutAPI, but is ErrConflict if the name is taken.
+	CreateAPI(ctx context.Context, actor string, api catalog.API) error
+	// CreateApplication creates an application, or is ErrConflict if it exists.
+	CreateApplication(ctx context.Context, actor, name string) error
+	// DeleteAPI deletes an API with its resources and subscriptions.
+	DeleteAPI(ctx context.Context, actor, name string) error
+	// DeleteApplication deletes an application with its subscriptions, client-ID
+	// bindings and STS credentials.
+	DeleteApplication(ctx context.Context, actor, name string) error
+	// UnbindClientID removes an external issuer's client-ID binding. STSIssuer client
+	// IDs are credentials: DeleteCredential removes them.
+	UnbindClientID(ctx context.Context, actor, issuer, clientID string) error
+	// DeleteSubscription deletes the application's subscription to the API.
+	DeleteSubscription(ctx context.Context, actor, application, api string) error
+	// DeleteCredential deletes (and so revokes) the application's STS credential for
+	// the environment.
+	DeleteCredential(ctx context.Context, actor, application, environment string) error
 
 	// PutCredential sets the application's STS credential for c.Environment, replacing
 	// (and so revoking) the one it had there.
