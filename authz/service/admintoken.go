@@ -25,6 +25,9 @@ func adminToken(path string, log *slog.Logger) (string, error) {
 		}
 		return v, nil
 	}
+	if path == "" {
+		return "", errors.New("admin.token_file is not set, nor " + AdminTokenEnv)
+	}
 	raw, err := readPrivateFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createAdminToken(path, log)

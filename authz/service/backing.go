@@ -15,8 +15,9 @@ import (
 // backing is what a store-mode service keeps besides its State: the store, and the
 // STS when it is on. Both are nil in data-file mode.
 type backing struct {
-	store store.Store
-	sts   *sts.Server
+	store  store.Store
+	sts    *sts.Server
+	sealer *sts.Sealer // hashes the secrets of new keys; nil when the STS is off
 }
 
 // openBacking opens the store and starts the STS (creating its first signing key on a
@@ -39,6 +40,7 @@ func openBacking(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ba
 		_ = st.Close()
 		return nil, err
 	}
+	b.sealer = sealer
 	b.sts = sts.New(sts.Options{Config: cfg.STS, Store: st, Sealer: sealer, Log: log})
 	if err := b.sts.Start(ctx); err != nil {
 		_ = st.Close()

@@ -38,6 +38,8 @@ type Service struct {
 	http    *http.Server
 	grpcLn  net.Listener
 	httpLn  net.Listener
+	admin   *http.Server // the admin API, in store mode
+	adminLn net.Listener
 	wg      sync.WaitGroup
 	errs    chan error
 
@@ -62,7 +64,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		stop()
 		return nil, errors.Join(err, b.close())
 	}
-	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 2),
+	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 3),
 		resync: make(chan struct{}, 1), backing: b}
 	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
 	s.grpc = grpc.NewServer(
@@ -78,6 +80,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		ReadTimeout:       30 * time.Second, // a token request's body may not trickle in
 		IdleTimeout:       time.Minute,
 	}
+	if s.admin, err = s.newAdmin(cfg); err != nil {
+		stop()
+		return nil, errors.Join(err, b.close())
+	}
 	return s, nil
 }
 
@@ -90,6 +96,10 @@ func (s *Service) Start() error {
 	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP.Address); err != nil {
 		_ = s.grpcLn.Close()
 		return fmt.Errorf("http listener: %w", err)
+	}
+	if err := s.startAdmin(); err != nil {
+		_, _ = s.grpcLn.Close(), s.httpLn.Close()
+		return err
 	}
 	s.updateHealth()
 	s.wg.Add(2)
@@ -149,6 +159,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		close(done)
 	}()
 	httpErr := s.http.Shutdown(ctx)
+	if s.admin != nil {
+		httpErr = errors.Join(httpErr, s.admin.Shutdown(ctx))
+	}
 	var err error
 	select {
 	case <-done:

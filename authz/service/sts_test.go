@@ -74,6 +74,7 @@ func (h *stsHarness) seed(t *testing.T) {
 	h.cfg.Policies, _ = filepath.Abs("../../policies")
 	h.cfg.Store = &config.Store{Path: db, KeyFile: db + ".key", PollInterval: config.DefaultPollInterval}
 	h.cfg.STS.Issuer = "http://sts.tollgate.test"
+	h.cfg.Admin = config.Admin{Address: "127.0.0.1:0", TokenFile: db + ".admin-token"}
 	h.cfg.Log.Decisions = "all"
 	h.cfg.Issuers = []config.Issuer{
 		{Name: "asgardeo", Issuer: asgardeoIss, JWKSURI: h.asgJWKS.URL(), Algorithms: []string{"RS256"},

@@ -38,6 +38,7 @@ type quickstart struct {
 	config   string            // the copy of examples/config.yaml
 	grpc     string            // gRPC address
 	http     string            // HTTP address
+	admin    string            // admin API address
 	imported string            // what `tollgate import --credentials` printed
 	creds    map[string]string // "application/environment" → "client_id:client_secret"
 }
@@ -89,7 +90,7 @@ func startQuickstart(t *testing.T) *quickstart {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.GRPC.Address, cfg.HTTP.Address = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Admin.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	svc, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func startQuickstart(t *testing.T) *quickstart {
 		defer cancel()
 		_ = svc.Shutdown(ctx)
 	})
-	q.grpc, q.http = svc.GRPCAddr(), svc.HTTPAddr()
+	q.grpc, q.http, q.admin = svc.GRPCAddr(), svc.HTTPAddr(), svc.AdminAddr()
 	return q
 }
 
