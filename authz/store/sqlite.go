@@ -31,9 +31,11 @@ var _ Store = (*SQLite)(nil)
 const readConns = 4
 
 // busyTimeoutMS is how long a connection waits for another one's lock before SQLite
-// reports SQLITE_BUSY; writes of other processes are short, so this is never reached
-// in practice.
-const busyTimeoutMS = 5000
+// reports SQLITE_BUSY. Writes are short, but each checks the whole data before it
+// commits, and SQLite's busy handler is not fair between processes: a process whose
+// peer writes without pause may wait for many of its writes. A management write that
+// waits is better than one that fails.
+const busyTimeoutMS = 30000
 
 // Open opens the store at path, creating the file (mode 0600, in a 0700 directory if
 // that is missing too) and migrating its schema to the one this binary knows. It
