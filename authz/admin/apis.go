@@ -7,16 +7,16 @@ import (
 	"github.com/tollgate/tollgate/authz/catalog"
 )
 
-// apiBody is an API as the admin API shows and takes it: the data file's fields.
-type apiBody struct {
-	Name      string         `json:"name"`
-	Context   string         `json:"context"`
-	Hosts     []string       `json:"hosts"`
-	Resources []resourceBody `json:"resources"`
+// API is an API as the admin API shows and takes it: the data file's fields.
+type API struct {
+	Name      string     `json:"name"`
+	Context   string     `json:"context"`
+	Hosts     []string   `json:"hosts"`
+	Resources []Resource `json:"resources"`
 }
 
-// resourceBody is a resource of an apiBody. Auth left out is catalog.AuthRequired.
-type resourceBody struct {
+// Resource is a resource of an API. Auth left out is catalog.AuthRequired.
+type Resource struct {
 	Method string   `json:"method"`
 	Path   string   `json:"path"`
 	Scopes []string `json:"scopes"`
@@ -24,17 +24,17 @@ type resourceBody struct {
 }
 
 // apiBodyOf renders a, with [] for a list it lacks.
-func apiBodyOf(a catalog.API) apiBody {
-	b := apiBody{Name: a.Name, Context: a.Context, Hosts: nonNil(a.Hosts), Resources: make([]resourceBody, len(a.Resources))}
+func apiBodyOf(a catalog.API) API {
+	b := API{Name: a.Name, Context: a.Context, Hosts: nonNil(a.Hosts), Resources: make([]Resource, len(a.Resources))}
 	for i, r := range a.Resources {
-		b.Resources[i] = resourceBody{Method: r.Method, Path: r.Path, Scopes: nonNil(r.Scopes), Auth: r.Auth}
+		b.Resources[i] = Resource{Method: r.Method, Path: r.Path, Scopes: nonNil(r.Scopes), Auth: r.Auth}
 	}
 	return b
 }
 
 // api returns b as a catalog API, with defaults applied, if it is valid on its own.
 // Whether it fits with the other APIs (two on one context) the store checks.
-func (b apiBody) api() (catalog.API, error) {
+func (b API) api() (catalog.API, error) {
 	a := catalog.API{Name: b.Name, Context: b.Context, Hosts: b.Hosts, Resources: make([]catalog.Resource, len(b.Resources))}
 	for i, r := range b.Resources {
 		a.Resources[i] = catalog.Resource{Method: r.Method, Path: r.Path, Scopes: r.Scopes, Auth: r.Auth}
@@ -67,15 +67,15 @@ func (h *handler) listAPIs(_ http.ResponseWriter, r *http.Request) (reply, error
 		return reply{}, err
 	}
 	apis, next := paginate(cat.APIs, func(a catalog.API) string { return a.Name }, p)
-	items := make([]apiBody, len(apis))
+	items := make([]API, len(apis))
 	for i, a := range apis {
 		items[i] = apiBodyOf(a)
 	}
-	return ok(list[apiBody]{Items: items, NextPageToken: next}), nil
+	return ok(List[API]{Items: items, NextPageToken: next}), nil
 }
 
 func (h *handler) createAPI(w http.ResponseWriter, r *http.Request) (reply, error) {
-	var req apiBody
+	var req API
 	if err := decode(w, r, &req, false); err != nil {
 		return reply{}, err
 	}
@@ -112,7 +112,7 @@ func (h *handler) putAPI(w http.ResponseWriter, r *http.Request) (reply, error) 
 	if err != nil {
 		return reply{}, err
 	}
-	var req apiBody
+	var req API
 	if err := decode(w, r, &req, false); err != nil {
 		return reply{}, err
 	}

@@ -12,12 +12,12 @@ import (
 	"github.com/tollgate/tollgate/authz/store"
 )
 
-// application is an application as the API shows it: its external client-ID bindings
+// Application is an application as the API shows it: its external client-ID bindings
 // and its STS keys, never a secret.
-type application struct {
+type Application struct {
 	Name      string    `json:"name"`
-	ClientIDs []binding `json:"client_ids"`
-	Keys      []key     `json:"keys"`
+	ClientIDs []Binding `json:"client_ids"`
+	Keys      []Key     `json:"keys"`
 }
 
 func (h *handler) listApplications(_ http.ResponseWriter, r *http.Request) (reply, error) {
@@ -30,13 +30,13 @@ func (h *handler) listApplications(_ http.ResponseWriter, r *http.Request) (repl
 		return reply{}, err
 	}
 	apps, next := paginate(cat.Applications, func(a catalog.Application) string { return a.Name }, p)
-	items := make([]application, len(apps))
+	items := make([]Application, len(apps))
 	for i, a := range apps {
 		if items[i], err = h.applicationOf(r.Context(), a); err != nil {
 			return reply{}, err
 		}
 	}
-	return ok(list[application]{Items: items, NextPageToken: next}), nil
+	return ok(List[Application]{Items: items, NextPageToken: next}), nil
 }
 
 func (h *handler) createApplication(w http.ResponseWriter, r *http.Request) (reply, error) {
@@ -52,7 +52,7 @@ func (h *handler) createApplication(w http.ResponseWriter, r *http.Request) (rep
 	if err := h.store.CreateApplication(r.Context(), actor, req.Name); err != nil {
 		return reply{}, err
 	}
-	return created(application{Name: req.Name, ClientIDs: []binding{}, Keys: []key{}}), nil
+	return created(Application{Name: req.Name, ClientIDs: []Binding{}, Keys: []Key{}}), nil
 }
 
 func (h *handler) getApplication(_ http.ResponseWriter, r *http.Request) (reply, error) {
@@ -93,18 +93,18 @@ func (h *handler) findApplication(r *http.Request) (catalog.Application, error) 
 }
 
 // applicationOf renders app with its external bindings and its keys.
-func (h *handler) applicationOf(ctx context.Context, app catalog.Application) (application, error) {
+func (h *handler) applicationOf(ctx context.Context, app catalog.Application) (Application, error) {
 	keys, err := h.keys(ctx, app)
 	if err != nil {
-		return application{}, fmt.Errorf("application %q: %w", app.Name, err)
+		return Application{}, fmt.Errorf("application %q: %w", app.Name, err)
 	}
-	return application{Name: app.Name, ClientIDs: externalBindings(app), Keys: keys}, nil
+	return Application{Name: app.Name, ClientIDs: externalBindings(app), Keys: keys}, nil
 }
 
 // keys returns the application's STS keys, by environment. A key revoked since the
 // catalog was read is left out.
-func (h *handler) keys(ctx context.Context, app catalog.Application) ([]key, error) {
-	keys := []key{}
+func (h *handler) keys(ctx context.Context, app catalog.Application) ([]Key, error) {
+	keys := []Key{}
 	for _, b := range app.ClientIDs {
 		if b.Issuer != store.STSIssuer {
 			continue
@@ -116,9 +116,9 @@ func (h *handler) keys(ctx context.Context, app catalog.Application) ([]key, err
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, key{ClientID: c.ClientID, Environment: c.Environment, CreatedAt: c.CreatedAt.UTC()})
+		keys = append(keys, Key{ClientID: c.ClientID, Environment: c.Environment, CreatedAt: c.CreatedAt.UTC()})
 	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Compare(a.Environment, b.Environment) })
+	slices.SortFunc(keys, func(a, b Key) int { return cmp.Compare(a.Environment, b.Environment) })
 	return keys, nil
 }
 

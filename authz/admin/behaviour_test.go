@@ -64,11 +64,11 @@ func TestPagination(t *testing.T) {
 		want = append(want, name)
 	}
 	slices.Sort(want)
-	got, n := pages(t, f, "/admin/v1/applications", 100, func(a application) string { return a.Name })
+	got, n := pages(t, f, "/admin/v1/applications", 100, func(a Application) string { return a.Name })
 	if n != 3 || !slices.Equal(got, want) {
 		t.Errorf("%d pages of %d applications; want 3 pages of the 250 in order, each once", n, len(got))
 	}
-	got, n = pages(t, f, "/admin/v1/applications", 1000, func(a application) string { return a.Name })
+	got, n = pages(t, f, "/admin/v1/applications", 1000, func(a Application) string { return a.Name })
 	if n != 1 || len(got) != 250 {
 		t.Errorf("limit 1000: %d pages of %d applications, want 1 of 250", n, len(got))
 	}
@@ -79,12 +79,12 @@ func TestPagination(t *testing.T) {
 func TestPaginationSurvivesChanges(t *testing.T) {
 	f := newFixture(t, nil)
 	var first struct {
-		Items         []application `json:"items"`
+		Items         []Application `json:"items"`
 		NextPageToken string        `json:"next_page_token"`
 	}
 	f.must(200, "GET", "/admin/v1/applications?limit=1", "", &first)
 	f.must(204, "DELETE", "/admin/v1/applications/"+first.Items[0].Name, "", nil)
-	var rest list[application]
+	var rest List[Application]
 	f.must(200, "GET", "/admin/v1/applications?page_token="+first.NextPageToken, "", &rest)
 	if len(rest.Items) != 2 || rest.Items[0].Name != "reporting" {
 		t.Errorf("after a deleted first page: %+v, want reporting and shop-web", rest.Items)
@@ -104,7 +104,7 @@ func TestSubscriptionPagination(t *testing.T) {
 	}
 	want = append(want, "reporting orders", "shop-web orders", "shop-web payments")
 	slices.Sort(want) // a1 < a10 < a11 < a2: by name, as the store sorts
-	key := func(s subscription) string { return s.Application + " " + s.API }
+	key := func(s Subscription) string { return s.Application + " " + s.API }
 	got, n := pages(t, f, "/admin/v1/subscriptions", 5, key)
 	if n != 6 || !slices.Equal(got, want) {
 		t.Errorf("%d pages: %q\nwant 6 pages of %q", n, got, want)
@@ -117,12 +117,12 @@ func TestSubscriptionPagination(t *testing.T) {
 
 func TestDeleteApplicationCascades(t *testing.T) {
 	f := newFixture(t, nil)
-	var k generatedKey
+	var k GeneratedKey
 	f.must(201, "POST", "/admin/v1/applications/shop-web/keys", `{"environment":"production"}`, &k)
 	f.must(204, "DELETE", "/admin/v1/applications/shop-web", "", nil)
 	f.must(404, "GET", "/admin/v1/applications/shop-web", "", nil)
 	f.must(404, "GET", "/admin/v1/applications/shop-web/keys", "", nil)
-	var subs list[subscription]
+	var subs List[Subscription]
 	f.must(200, "GET", "/admin/v1/subscriptions?application=shop-web", "", &subs)
 	if len(subs.Items) != 0 {
 		t.Errorf("subscriptions of a deleted application: %+v", subs.Items)
@@ -138,9 +138,9 @@ func TestDeleteAPICascades(t *testing.T) {
 	f := newFixture(t, nil)
 	f.must(204, "DELETE", "/admin/v1/apis/orders", "", nil)
 	f.must(404, "GET", "/admin/v1/apis/orders", "", nil)
-	var subs list[subscription]
+	var subs List[Subscription]
 	f.must(200, "GET", "/admin/v1/subscriptions", "", &subs)
-	if want := []subscription{{"shop-web", "payments", "blocked"}}; !slices.Equal(subs.Items, want) {
+	if want := []Subscription{{"shop-web", "payments", "blocked"}}; !slices.Equal(subs.Items, want) {
 		t.Errorf("subscriptions %+v, want %+v", subs.Items, want)
 	}
 	f.must(404, "GET", "/admin/v1/subscriptions/shop-web/orders", "", nil)
@@ -152,7 +152,7 @@ func TestUnbind(t *testing.T) {
 	body := `{"issuer":"asgardeo","client_id":"` + clientID + `","environment":"sandbox"}`
 	f.must(201, "POST", "/admin/v1/applications/idle/bindings", body, nil)
 	f.must(204, "DELETE", "/admin/v1/applications/idle/bindings/asgardeo/"+url.PathEscape(clientID), "", nil)
-	var app application
+	var app Application
 	f.must(200, "GET", "/admin/v1/applications/idle", "", &app)
 	if len(app.ClientIDs) != 0 {
 		t.Errorf("client IDs after unbinding: %+v", app.ClientIDs)
@@ -163,7 +163,7 @@ func TestUnbind(t *testing.T) {
 func TestGeneratedKeys(t *testing.T) {
 	f := newFixture(t, nil)
 	const path = "/admin/v1/applications/reporting/keys"
-	var first, second generatedKey
+	var first, second GeneratedKey
 	f.must(201, "POST", path, `{"environment":"sandbox"}`, &first)
 	f.must(201, "POST", path, `{"environment":"sandbox"}`, &second)
 	if first.ClientID == second.ClientID || first.ClientSecret == second.ClientSecret {
@@ -183,7 +183,7 @@ func TestGeneratedKeys(t *testing.T) {
 		t.Error("the replaced secret verifies")
 	}
 	r := f.must(200, "GET", "/admin/v1/applications/reporting", "", nil)
-	var app application
+	var app Application
 	f.must(200, "GET", path[:len(path)-len("/keys")], "", &app)
 	if len(app.Keys) != 1 || app.Keys[0].ClientID != second.ClientID || app.Keys[0].CreatedAt.IsZero() {
 		t.Errorf("keys %+v, want the second one", app.Keys)
@@ -220,7 +220,7 @@ func TestCreateKeyWithoutSTS(t *testing.T) {
 
 func TestExport(t *testing.T) {
 	f := newFixture(t, nil)
-	var k generatedKey
+	var k GeneratedKey
 	f.must(201, "POST", "/admin/v1/applications/idle/keys", `{"environment":"production"}`, &k)
 	r := f.must(200, "GET", "/admin/v1/export", "", nil)
 	for _, secret := range []string{k.ClientSecret, k.ClientID, "tgs_", store.STSIssuer, "secret", "keys"} {
@@ -282,21 +282,21 @@ func cmpOr(a, b string) string {
 func TestImport(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.ImportOpenAPI = fakeImport })
 	const doc = "openapi: 3.1.0"
-	var res importResult
+	var res ImportResult
 	f.must(200, "POST", "/admin/v1/apis/import", doc, &res)
-	want := changes{Added: []string{"DELETE /orders/{id}"}, Removed: []string{"POST /orders"}, Changed: []string{"GET /orders/{id}"}}
+	want := Changes{Added: []string{"DELETE /orders/{id}"}, Removed: []string{"POST /orders"}, Changed: []string{"GET /orders/{id}"}}
 	if !equalJSON(t, res.Changes, want) || res.API.Name != "orders" {
 		t.Errorf("changes %+v of %q, want %+v of orders", res.Changes, res.API.Name, want)
 	}
 	f.must(200, "POST", "/admin/v1/apis/import", doc, &res)
-	if want := (changes{Added: []string{}, Removed: []string{}, Changed: []string{}}); !equalJSON(t, res.Changes, want) {
+	if want := (Changes{Added: []string{}, Removed: []string{}, Changed: []string{}}); !equalJSON(t, res.Changes, want) {
 		t.Errorf("import of the same: changes %+v, want none", res.Changes)
 	}
 	f.must(201, "POST", "/admin/v1/apis/import?name=orders-v2&context=/v2", doc, &res)
 	if res.API.Name != "orders-v2" || res.API.Context != "/v2" || len(res.Changes.Added) != 2 || res.API.Resources[0].Auth != "required" {
 		t.Errorf("new import: %+v", res)
 	}
-	var stored apiBody
+	var stored API
 	f.must(200, "GET", "/admin/v1/apis/orders-v2", "", &stored)
 	if stored.Context != "/v2" || len(stored.Resources) != 2 {
 		t.Errorf("stored %+v, answered %+v", stored, res.API)
@@ -335,8 +335,8 @@ func TestConcurrentWrites(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	apps, _ := pages(t, f, "/admin/v1/applications", 1000, func(a application) string { return a.Name })
-	subs, _ := pages(t, f, "/admin/v1/subscriptions?api=orders", 1000, func(s subscription) string { return s.Application })
+	apps, _ := pages(t, f, "/admin/v1/applications", 1000, func(a Application) string { return a.Name })
+	subs, _ := pages(t, f, "/admin/v1/subscriptions?api=orders", 1000, func(s Subscription) string { return s.Application })
 	if len(apps) != n+3 || len(subs) != n+2 {
 		t.Errorf("%d applications and %d subscriptions to orders, want %d and %d", len(apps), len(subs), n+3, n+2)
 	}

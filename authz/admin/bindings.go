@@ -9,8 +9,8 @@ import (
 	"github.com/tollgate/tollgate/authz/store"
 )
 
-// binding is an external issuer's client ID bound to an application.
-type binding struct {
+// Binding is an external issuer's client ID bound to an application.
+type Binding struct {
 	Issuer      string `json:"issuer"`
 	ClientID    string `json:"client_id"`
 	Environment string `json:"environment"`
@@ -19,7 +19,7 @@ type binding struct {
 // createBinding binds a client ID of a configured external issuer to the application,
 // or moves its binding there to another environment, and answers the application.
 func (h *handler) createBinding(w http.ResponseWriter, r *http.Request) (reply, error) {
-	var req binding
+	var req Binding
 	if err := decode(w, r, &req, false); err != nil {
 		return reply{}, err
 	}
@@ -46,7 +46,7 @@ func (h *handler) createBinding(w http.ResponseWriter, r *http.Request) (reply, 
 
 // checkBinding refuses a binding to an issuer that is not a configured external one
 // (the built-in STS's client IDs are keys), and a bad client ID or environment.
-func (h *handler) checkBinding(b binding) error {
+func (h *handler) checkBinding(b Binding) error {
 	if b.Issuer == store.STSIssuer {
 		return errInvalid("issuer %q is the built-in STS, whose client IDs are keys: POST %s/applications/{app}/keys makes one", b.Issuer, prefix)
 	}
@@ -85,11 +85,11 @@ func (h *handler) deleteBinding(_ http.ResponseWriter, r *http.Request) (reply, 
 }
 
 // externalBindings returns the application's client IDs but the STS's, which are keys.
-func externalBindings(app catalog.Application) []binding {
-	out := []binding{}
+func externalBindings(app catalog.Application) []Binding {
+	out := []Binding{}
 	for _, b := range app.ClientIDs {
 		if b.Issuer != store.STSIssuer {
-			out = append(out, binding{Issuer: b.Issuer, ClientID: b.ClientID, Environment: b.Environment})
+			out = append(out, Binding{Issuer: b.Issuer, ClientID: b.ClientID, Environment: b.Environment})
 		}
 	}
 	return out

@@ -9,15 +9,15 @@ import (
 // exportDocument is the data file of the store's content, in JSON, which YAML reads
 // too: `tollgate import` takes it back. It has no keys, so no secret or its hash.
 type exportDocument struct {
-	APIs          []apiBody           `json:"apis"`
+	APIs          []API               `json:"apis"`
 	Applications  []exportApplication `json:"applications"`
-	Subscriptions []subscription      `json:"subscriptions"`
+	Subscriptions []Subscription      `json:"subscriptions"`
 }
 
 // exportApplication is an application of the data file: its external bindings only.
 type exportApplication struct {
 	Name      string    `json:"name"`
-	ClientIDs []binding `json:"client_ids"`
+	ClientIDs []Binding `json:"client_ids"`
 }
 
 func (h *handler) export(_ http.ResponseWriter, r *http.Request) (reply, error) {
@@ -30,9 +30,9 @@ func (h *handler) export(_ http.ResponseWriter, r *http.Request) (reply, error) 
 
 func exportOf(cat *catalog.Catalog) exportDocument {
 	doc := exportDocument{
-		APIs:          make([]apiBody, len(cat.APIs)),
+		APIs:          make([]API, len(cat.APIs)),
 		Applications:  make([]exportApplication, len(cat.Applications)),
-		Subscriptions: make([]subscription, len(cat.Subscriptions)),
+		Subscriptions: make([]Subscription, len(cat.Subscriptions)),
 	}
 	for i, a := range cat.APIs {
 		doc.APIs[i] = apiBodyOf(a)
@@ -41,7 +41,7 @@ func exportOf(cat *catalog.Catalog) exportDocument {
 		doc.Applications[i] = exportApplication{Name: app.Name, ClientIDs: externalBindings(app)}
 	}
 	for i, s := range cat.Subscriptions {
-		doc.Subscriptions[i] = subscription(s)
+		doc.Subscriptions[i] = Subscription(s)
 	}
 	return doc
 }

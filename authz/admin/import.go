@@ -8,14 +8,14 @@ import (
 	"github.com/tollgate/tollgate/authz/catalog"
 )
 
-// importResult answers an import: the API as stored, and how its resources changed.
-type importResult struct {
-	API     apiBody `json:"api"`
-	Changes changes `json:"changes"`
+// ImportResult answers an import: the API as stored, and how its resources changed.
+type ImportResult struct {
+	API     API     `json:"api"`
+	Changes Changes `json:"changes"`
 }
 
-// changes lists resources by "METHOD path", each list sorted.
-type changes struct {
+// Changes lists resources by "METHOD path", each list sorted.
+type Changes struct {
 	Added   []string `json:"added"`
 	Removed []string `json:"removed"`
 	// Changed are resources whose scopes or auth changed.
@@ -63,12 +63,12 @@ func (h *handler) storeImported(r *http.Request, a catalog.API) (reply, error) {
 	if err := h.store.PutAPI(r.Context(), actor, a); err != nil {
 		return reply{}, err
 	}
-	return okOrCreated(!existed, importResult{API: apiBodyOf(a), Changes: diff(old.Resources, a.Resources)}), nil
+	return okOrCreated(!existed, ImportResult{API: apiBodyOf(a), Changes: diff(old.Resources, a.Resources)}), nil
 }
 
 // diff compares the resources of an API before and after a change.
-func diff(before, after []catalog.Resource) changes {
-	c := changes{Added: []string{}, Removed: []string{}, Changed: []string{}}
+func diff(before, after []catalog.Resource) Changes {
+	c := Changes{Added: []string{}, Removed: []string{}, Changed: []string{}}
 	was := map[string]catalog.Resource{}
 	for _, r := range before {
 		was[r.ID()] = r

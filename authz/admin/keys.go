@@ -9,15 +9,15 @@ import (
 	"github.com/tollgate/tollgate/authz/sts"
 )
 
-// key is an application's STS credential for one environment, without its secret.
-type key struct {
+// Key is an application's STS credential for one environment, without its secret.
+type Key struct {
 	ClientID    string    `json:"client_id"`
 	Environment string    `json:"environment"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// generatedKey is a new key with its secret: the only answer that ever shows one.
-type generatedKey struct {
+// GeneratedKey is a new key with its secret: the only answer that ever shows one.
+type GeneratedKey struct {
 	Application  string `json:"application"`
 	Environment  string `json:"environment"`
 	ClientID     string `json:"client_id"`
@@ -37,8 +37,8 @@ func (h *handler) listKeys(_ http.ResponseWriter, r *http.Request) (reply, error
 	if err != nil {
 		return reply{}, err
 	}
-	items, next := paginate(keys, func(k key) string { return k.Environment }, p)
-	return ok(list[key]{Items: items, NextPageToken: next}), nil
+	items, next := paginate(keys, func(k Key) string { return k.Environment }, p)
+	return ok(List[Key]{Items: items, NextPageToken: next}), nil
 }
 
 // createKey makes a new key for the environment, replacing (and so revoking) the
@@ -66,7 +66,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) (reply, erro
 	if err := h.store.PutCredential(r.Context(), actor, c); err != nil {
 		return reply{}, err
 	}
-	return created(generatedKey{Application: app.Name, Environment: req.Environment, ClientID: id, ClientSecret: secret}), nil
+	return created(GeneratedKey{Application: app.Name, Environment: req.Environment, ClientID: id, ClientSecret: secret}), nil
 }
 
 func (h *handler) deleteKey(_ http.ResponseWriter, r *http.Request) (reply, error) {

@@ -14,8 +14,8 @@ const (
 	maxLimit     = 1000
 )
 
-// list is one page of a list answer. NextPageToken, when set, asks for the next page.
-type list[T any] struct {
+// List is one page of a list answer. NextPageToken, when set, asks for the next page.
+type List[T any] struct {
 	Items         []T    `json:"items"`
 	NextPageToken string `json:"next_page_token,omitempty"`
 }

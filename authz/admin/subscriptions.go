@@ -6,8 +6,8 @@ import (
 	"github.com/tollgate/tollgate/authz/catalog"
 )
 
-// subscription is an application's subscription to an API.
-type subscription struct {
+// Subscription is an application's subscription to an API.
+type Subscription struct {
 	Application string `json:"application"`
 	API         string `json:"api"`
 	Status      string `json:"status"`
@@ -39,11 +39,11 @@ func (h *handler) listSubscriptions(_ http.ResponseWriter, r *http.Request) (rep
 		}
 	}
 	subs, next := paginate(match, subscriptionKey, p)
-	items := make([]subscription, len(subs))
+	items := make([]Subscription, len(subs))
 	for i, s := range subs {
-		items[i] = subscription(s)
+		items[i] = Subscription(s)
 	}
-	return ok(list[subscription]{Items: items, NextPageToken: next}), nil
+	return ok(List[Subscription]{Items: items, NextPageToken: next}), nil
 }
 
 // subscriptionKey sorts subscriptions by application, then API: no name holds the
@@ -74,7 +74,7 @@ func (h *handler) getSubscription(_ http.ResponseWriter, r *http.Request) (reply
 	if !found {
 		return reply{}, errNotFound("application %q has no subscription to API %q", app, api)
 	}
-	return ok(subscription(s)), nil
+	return ok(Subscription(s)), nil
 }
 
 // putSubscription creates or updates a subscription; status left out is active.
@@ -100,7 +100,7 @@ func (h *handler) putSubscription(w http.ResponseWriter, r *http.Request) (reply
 	if err := h.store.PutSubscription(r.Context(), actor, s); err != nil {
 		return reply{}, err
 	}
-	return okOrCreated(!existed, subscription(s)), nil
+	return okOrCreated(!existed, Subscription(s)), nil
 }
 
 // subscriptionExists reports whether the subscription exists, and is not_found when

@@ -8,33 +8,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/tollgate/tollgate/authz/admin"
 )
-
-// api is an API as the admin API shows it.
-type api struct {
-	Name      string     `json:"name"`
-	Context   string     `json:"context"`
-	Hosts     []string   `json:"hosts,omitempty"`
-	Resources []resource `json:"resources"`
-}
-
-// resource is one operation of an API and the scopes it requires.
-type resource struct {
-	Method string   `json:"method"`
-	Path   string   `json:"path"`
-	Scopes []string `json:"scopes,omitempty"`
-	Auth   string   `json:"auth,omitempty"`
-}
-
-// importResult is the answer to an OpenAPI import.
-type importResult struct {
-	API     api `json:"api"`
-	Changes struct {
-		Added   []string `json:"added"`
-		Removed []string `json:"removed"`
-		Changed []string `json:"changed"`
-	} `json:"changes"`
-}
 
 func runAPI(args []string, stdout, stderr io.Writer) int {
 	return runGroup("api", []subcommand{
@@ -47,7 +23,7 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 }
 
 // resourceFlags collects repeated --resource "METHOD PATH [SCOPE...]" flags.
-type resourceFlags []resource
+type resourceFlags []admin.Resource
 
 func (r *resourceFlags) String() string { return fmt.Sprint(*r) }
 
@@ -56,7 +32,7 @@ func (r *resourceFlags) Set(v string) error {
 	if len(f) < 2 {
 		return fmt.Errorf("%q: want \"METHOD PATH [SCOPE...]\", or \"METHOD PATH public\"", v)
 	}
-	res := resource{Method: strings.ToUpper(f[0]), Path: f[1], Scopes: f[2:]}
+	res := admin.Resource{Method: strings.ToUpper(f[0]), Path: f[1], Scopes: f[2:]}
 	if len(res.Scopes) == 1 && res.Scopes[0] == "public" {
 		res.Scopes, res.Auth = nil, "none"
 	}
@@ -76,11 +52,11 @@ func apiCreate() subcommand {
 			fs.Var(&resources, "resource", `a resource: "METHOD PATH [SCOPE...]" (PATH absolute, under --context; "public" for no token); repeat it`)
 		},
 		run: func(ctx context.Context, c *adminClient, a []string, p *printer) error {
-			in := api{Name: a[0], Context: base, Resources: resources}
+			in := admin.API{Name: a[0], Context: base, Resources: resources}
 			if hosts != "" {
 				in.Hosts = strings.Split(hosts, ",")
 			}
-			var out api
+			var out admin.API
 			if err := c.do(ctx, "PUT", "/admin/v1/apis/"+url.PathEscape(a[0]), in, &out); err != nil {
 				return err
 			}
@@ -90,7 +66,7 @@ func apiCreate() subcommand {
 }
 
 func apiList(ctx context.Context, c *adminClient, _ []string, p *printer) error {
-	apis, err := listAll[api](ctx, c, "/admin/v1/apis")
+	apis, err := listAll[admin.API](ctx, c, "/admin/v1/apis")
 	if err != nil {
 		return err
 	}
@@ -104,7 +80,7 @@ func apiList(ctx context.Context, c *adminClient, _ []string, p *printer) error 
 }
 
 func apiGet(ctx context.Context, c *adminClient, a []string, p *printer) error {
-	var out api
+	var out admin.API
 	if err := c.do(ctx, "GET", "/admin/v1/apis/"+url.PathEscape(a[0]), nil, &out); err != nil {
 		return err
 	}
@@ -112,7 +88,7 @@ func apiGet(ctx context.Context, c *adminClient, a []string, p *printer) error {
 }
 
 // printAPI shows an API as one row per resource.
-func printAPI(p *printer, a api) error {
+func printAPI(p *printer, a admin.API) error {
 	return p.print(a, []string{"API", "METHOD", "PATH", "SCOPES"}, func() [][]string {
 		rows := make([][]string, len(a.Resources))
 		for i, r := range a.Resources {
@@ -154,7 +130,7 @@ func apiImport() subcommand {
 			if base != "" {
 				q.Set("context", base)
 			}
-			var res importResult
+			var res admin.ImportResult
 			if err := c.do(ctx, "POST", "/admin/v1/apis/import?"+q.Encode(), raw, &res); err != nil {
 				return err
 			}

@@ -6,66 +6,10 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"time"
 
+	"github.com/tollgate/tollgate/authz/admin"
 	"github.com/tollgate/tollgate/authz/catalog"
 )
-
-// application is an application as the admin API shows it.
-type application struct {
-	Name      string    `json:"name"`
-	ClientIDs []binding `json:"client_ids"`
-	Keys      []appKey  `json:"keys"`
-}
-
-// binding is an external IdP's client ID bound to an application.
-type binding struct {
-	Issuer      string `json:"issuer"`
-	ClientID    string `json:"client_id"`
-	Environment string `json:"environment"`
-}
-
-// appKey is an STS credential without its secret.
-type appKey struct {
-	ClientID    string    `json:"client_id"`
-	Environment string    `json:"environment"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-// generatedKey is a new STS credential: the only time its secret is shown.
-type generatedKey struct {
-	Application  string `json:"application"`
-	Environment  string `json:"environment"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-}
-
-// page is one page of a list.
-type page[T any] struct {
-	Items []T    `json:"items"`
-	Next  string `json:"next_page_token"`
-}
-
-// listAll reads every page of a list.
-func listAll[T any](ctx context.Context, c *adminClient, path string) ([]T, error) {
-	var all []T
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
-	}
-	token := ""
-	for {
-		var p page[T]
-		if err := c.do(ctx, "GET", path+sep+"limit=1000&page_token="+url.QueryEscape(token), nil, &p); err != nil {
-			return nil, err
-		}
-		all = append(all, p.Items...)
-		if p.Next == "" {
-			return all, nil
-		}
-		token = p.Next
-	}
-}
 
 func runApp(args []string, stdout, stderr io.Writer) int {
 	return runGroup("app", []subcommand{
@@ -80,7 +24,7 @@ func runApp(args []string, stdout, stderr io.Writer) int {
 }
 
 func appCreate(ctx context.Context, c *adminClient, a []string, p *printer) error {
-	var app application
+	var app admin.Application
 	if err := c.do(ctx, "POST", "/admin/v1/applications", map[string]string{"name": a[0]}, &app); err != nil {
 		return err
 	}
@@ -88,7 +32,7 @@ func appCreate(ctx context.Context, c *adminClient, a []string, p *printer) erro
 }
 
 func appList(ctx context.Context, c *adminClient, _ []string, p *printer) error {
-	apps, err := listAll[application](ctx, c, "/admin/v1/applications")
+	apps, err := listAll[admin.Application](ctx, c, "/admin/v1/applications")
 	if err != nil {
 		return err
 	}
@@ -102,7 +46,7 @@ func appList(ctx context.Context, c *adminClient, _ []string, p *printer) error 
 }
 
 func appGet(ctx context.Context, c *adminClient, a []string, p *printer) error {
-	var app application
+	var app admin.Application
 	if err := c.do(ctx, "GET", "/admin/v1/applications/"+url.PathEscape(a[0]), nil, &app); err != nil {
 		return err
 	}
@@ -137,7 +81,7 @@ func appKeysGenerate() subcommand {
 			fs.StringVar(&env, "env", catalog.Production, "environment: production or sandbox")
 		},
 		run: func(ctx context.Context, c *adminClient, a []string, p *printer) error {
-			var k generatedKey
+			var k admin.GeneratedKey
 			path := "/admin/v1/applications/" + url.PathEscape(a[0]) + "/keys"
 			if err := c.do(ctx, "POST", path, map[string]string{"environment": env}, &k); err != nil {
 				return err
@@ -167,7 +111,7 @@ func appKeysRevoke() subcommand {
 }
 
 func appBind() subcommand {
-	var b binding
+	var b admin.Binding
 	return subcommand{
 		name: "bind", args: []string{"APP"}, summary: "bind an external IdP's client ID (--issuer, --client-id, --env) to the application",
 		flags: func(fs *flag.FlagSet) {
@@ -176,7 +120,7 @@ func appBind() subcommand {
 			fs.StringVar(&b.Environment, "env", catalog.Production, "environment: production or sandbox")
 		},
 		run: func(ctx context.Context, c *adminClient, a []string, p *printer) error {
-			var app application
+			var app admin.Application
 			if err := c.do(ctx, "POST", "/admin/v1/applications/"+url.PathEscape(a[0])+"/bindings", b, &app); err != nil {
 				return err
 			}
@@ -205,7 +149,7 @@ func appUnbind() subcommand {
 	}
 }
 
-func clientIDs(ids []binding) string {
+func clientIDs(ids []admin.Binding) string {
 	out := make([]string, len(ids))
 	for i, b := range ids {
 		out[i] = b.Issuer + ":" + b.ClientID + " (" + b.Environment + ")"
@@ -213,7 +157,7 @@ func clientIDs(ids []binding) string {
 	return orDash(strings.Join(out, ", "))
 }
 
-func keyEnvs(keys []appKey) string {
+func keyEnvs(keys []admin.Key) string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k.Environment

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/authz/admin"
 	"github.com/tollgate/tollgate/authz/config"
 )
 
@@ -156,4 +158,25 @@ func exitFor(err error, name string, stderr io.Writer) int {
 		return exitDenied
 	}
 	return exitUsage
+}
+
+// listAll reads every page of a list.
+func listAll[T any](ctx context.Context, c *adminClient, path string) ([]T, error) {
+	var all []T
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	token := ""
+	for {
+		var p admin.List[T]
+		if err := c.do(ctx, "GET", path+sep+"limit=1000&page_token="+url.QueryEscape(token), nil, &p); err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if p.NextPageToken == "" {
+			return all, nil
+		}
+		token = p.NextPageToken
+	}
 }

@@ -5,14 +5,9 @@ import (
 	"flag"
 	"io"
 	"net/url"
-)
 
-// subscription is an application's subscription to an API.
-type subscription struct {
-	Application string `json:"application"`
-	API         string `json:"api"`
-	Status      string `json:"status"`
-}
+	"github.com/tollgate/tollgate/authz/admin"
+)
 
 func subscriptionPath(app, api string) string {
 	return "/admin/v1/subscriptions/" + url.PathEscape(app) + "/" + url.PathEscape(api)
@@ -21,11 +16,11 @@ func subscriptionPath(app, api string) string {
 // setStatus creates or updates a subscription with status.
 func setStatus(status string) func(context.Context, *adminClient, []string, *printer) error {
 	return func(ctx context.Context, c *adminClient, a []string, p *printer) error {
-		var s subscription
+		var s admin.Subscription
 		if err := c.do(ctx, "PUT", subscriptionPath(a[0], a[1]), map[string]string{"status": status}, &s); err != nil {
 			return err
 		}
-		return printSubscriptions(p, []subscription{s}, s)
+		return printSubscriptions(p, []admin.Subscription{s}, s)
 	}
 }
 
@@ -68,7 +63,7 @@ func subscriptionList() subcommand {
 			if apiName != "" {
 				q.Set("api", apiName)
 			}
-			subs, err := listAll[subscription](ctx, c, "/admin/v1/subscriptions?"+q.Encode())
+			subs, err := listAll[admin.Subscription](ctx, c, "/admin/v1/subscriptions?"+q.Encode())
 			if err != nil {
 				return err
 			}
@@ -77,7 +72,7 @@ func subscriptionList() subcommand {
 	}
 }
 
-func printSubscriptions(p *printer, subs []subscription, v any) error {
+func printSubscriptions(p *printer, subs []admin.Subscription, v any) error {
 	return p.print(v, []string{"APPLICATION", "API", "STATUS"}, func() [][]string {
 		rows := make([][]string, len(subs))
 		for i, s := range subs {
