@@ -114,15 +114,14 @@ func (p paths) relevant(name string) bool {
 	return slices.Contains(p.files, name)
 }
 
-// syncWatches watches every directory the applied configuration needs that is not
-// watched now: new ones after a reload, and ones the kernel dropped because the
-// directory was removed or replaced.
+// syncWatches (re)adds a watch on every directory the applied configuration needs:
+// new ones after a reload, and ones replaced under the same name. It adds even a
+// directory the watcher still lists, because the kernel may report the removal of the
+// directory that had that name only later (IN_DELETE_SELF waits for its last
+// reference), and the watch list then names a watch on the old directory. Adding a
+// watch that exists is one idempotent syscall.
 func (s *Service) syncWatches(w *fsnotify.Watcher) {
-	have := w.WatchList()
 	for _, d := range watchedPaths(s.appliedConfig()).dirs {
-		if slices.Contains(have, d) {
-			continue
-		}
 		if err := w.Add(d); err != nil {
 			s.log.Warn("cannot watch a directory; changes in it need SIGHUP", "dir", d, "error", err)
 		}
