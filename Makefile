@@ -26,7 +26,7 @@ test: fmt-check vet staticcheck rego-test go-test fuzz
 fmt-check:
 	@unformatted="$$(gofmt -l $(GO_FILES))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) tool opa fmt --fail --list policies/ >/dev/null || { echo "opa fmt needed in policies/"; exit 1; }
+	$(GO) tool opa fmt --fail --list policies/ examples/policies/ >/dev/null || { echo "opa fmt needed in policies/ or examples/policies/"; exit 1; }
 
 vet:
 	$(GO) vet ./...
@@ -34,10 +34,11 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
+## rego-test: the shipped policy, and the example policies on top of it
 rego-test:
-	$(GO) tool opa test --verbose policies/
-	$(GO) tool opa test --coverage --threshold 100 policies/ >/dev/null || \
-		{ echo "Rego tests must cover every line of policies/ (run: go tool opa test --coverage policies/)"; exit 1; }
+	$(GO) tool opa test --verbose policies/ examples/policies/
+	$(GO) tool opa test --coverage --threshold 100 policies/ examples/policies/ >/dev/null || \
+		{ echo "Rego tests must cover every line of policies/ and examples/policies/ (run: go tool opa test --coverage policies/ examples/policies/)"; exit 1; }
 
 go-test:
 	$(GO) test -race -count=1 ./...

@@ -97,7 +97,8 @@ var versionTerm = ast.MustParseTerm(`{"encoding": "protojson", "ext_authz": "v3"
 
 // input builds the policy's input document: OPA-Envoy's shape (the CheckRequest with
 // protojson field names, parsed_path, parsed_query, parsed_body, version), plus
-// route (when a resource matched), and token or token_error.
+// peer (the calling workload's mTLS identity), route (when a resource matched), and
+// token or token_error.
 func input(r request, m route.Match, routed bool, id *token.Identity, terr *token.Error) ast.Value {
 	parsedPath, parsedQuery := parsePath(r.url, r.query)
 	body, truncated := parseBody(r.http, r.headers)
@@ -109,6 +110,9 @@ func input(r request, m route.Match, routed bool, id *token.Identity, terr *toke
 		ast.Item(ast.StringTerm("truncated_body"), ast.BooleanTerm(truncated)),
 		ast.Item(ast.StringTerm("version"), versionTerm),
 	)
+	if peer := inputPeerTerm(r.check.GetAttributes().GetSource().GetPrincipal()); peer != nil {
+		obj.Insert(ast.StringTerm("peer"), peer)
+	}
 	if routed {
 		obj.Insert(ast.StringTerm("route"), routeTerm(m))
 	}

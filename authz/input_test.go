@@ -99,6 +99,7 @@ func TestInputHelpers(t *testing.T) {
 		"route":              `{"api": "orders", "resource": "POST /orders", "path": "/orders", "params": {"id": "1"}}`,
 		"token_error.reason": `"token_expired"`,
 		"token_error.code":   `"invalid_token"`,
+		"peer":               `{"principal": "spiffe://cluster.local/ns/shop/sa/web", "trust_domain": "cluster.local", "namespace": "shop", "service_account": "web"}`,
 	}
 	for path, w := range want {
 		ref := ast.MustParseRef("input." + path)
@@ -117,6 +118,10 @@ func TestInputHelpers(t *testing.T) {
 	noRoute := input(newRequest(req), route.Match{}, false, nil, nil)
 	if _, err := noRoute.Find(ast.MustParseRef("input.route")[1:]); err == nil {
 		t.Error("input.route present when nothing matched")
+	}
+	req.Attributes.Source.Principal = ""
+	if _, err := input(newRequest(req), m, true, nil, nil).Find(ast.MustParseRef("input.peer")[1:]); err == nil {
+		t.Error("input.peer present without a principal")
 	}
 }
 
