@@ -72,9 +72,12 @@ type Reload struct {
 	Debounce time.Duration `yaml:"debounce"`
 }
 
-// Listener is a network address to listen on, host:port.
+// Listener is a network address to listen on, and how clients are authenticated there.
 type Listener struct {
+	// Address is host:port.
 	Address string `yaml:"address"`
+	// TLS serves the listener over TLS, or mTLS; off unless cert_file is set.
+	TLS TLS `yaml:"tls"`
 }
 
 // TokenCache configures the cache of verified tokens, keyed by the token's SHA-256.
@@ -111,7 +114,8 @@ func Default() Config {
 }
 
 // Load reads, decodes and validates the configuration file at path. Relative paths in
-// the file (policies, data, store, jwks_file, ca_file) are resolved against the file's directory.
+// the file (policies, data, store, jwks_file, ca_file, the tls files) are resolved
+// against the file's directory. It does not read the TLS files: see CheckTLSFiles.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -176,6 +180,11 @@ func (c *Config) resolvePaths(dir string) {
 		c.Store.KeyFile = resolve(dir, c.Store.KeyFile)
 	}
 	c.Admin.TokenFile = resolve(dir, c.Admin.TokenFile)
+	for _, t := range []*TLS{&c.GRPC.TLS, &c.HTTP.TLS, &c.Admin.TLS} {
+		t.CertFile = resolve(dir, t.CertFile)
+		t.KeyFile = resolve(dir, t.KeyFile)
+		t.ClientCAFile = resolve(dir, t.ClientCAFile)
+	}
 	for i := range c.Issuers {
 		c.Issuers[i].JWKSFile = resolve(dir, c.Issuers[i].JWKSFile)
 		c.Issuers[i].CAFile = resolve(dir, c.Issuers[i].CAFile)

@@ -425,8 +425,11 @@ func TestStoreMode(t *testing.T) {
 		"127.0.0.1:8080": "http://127.0.0.1:8080", ":8080": "http://localhost:8080",
 		"[::]:80": "http://localhost:80", "[::1]:80": "http://[::1]:80", "gw.example:443": "http://gw.example:443",
 	} {
-		if got := issuerFromAddress(addr); got != want {
+		if got := issuerFromAddress(addr, false); got != want {
 			t.Errorf("issuerFromAddress(%q) = %q, want %q", addr, got, want)
 		}
+	}
+	if got := issuerFromAddress(":8443", true); got != "https://localhost:8443" {
+		t.Errorf("issuerFromAddress with TLS = %q, want https://localhost:8443", got)
 	}
 }

@@ -35,8 +35,8 @@ type STS struct {
 	// needs store:.
 	Enabled *bool `yaml:"enabled"`
 	// Issuer is the iss of its tokens and the base of its endpoint URLs. Default:
-	// http:// and http.address, with "localhost" for an unspecified host; set it to
-	// the URL clients reach Tollgate at.
+	// http:// (https:// with http.tls) and http.address, with "localhost" for an
+	// unspecified host; set it to the URL clients reach Tollgate at.
 	Issuer string `yaml:"issuer"`
 	// Audience is the aud of its tokens, which the decision path requires.
 	Audience string `yaml:"audience"`
@@ -68,6 +68,9 @@ type Admin struct {
 	// token on first start; TOLLGATE_ADMIN_TOKEN overrides it. Default: the store's
 	// path with ".admin-token" appended.
 	TokenFile string `yaml:"token_file"`
+	// TLS serves the API over TLS, or mTLS; off unless cert_file is set. The bearer
+	// token is required either way.
+	TLS TLS `yaml:"tls"`
 }
 
 // STS defaults.
@@ -110,12 +113,13 @@ func (c *Config) applyStoreDefaults() {
 		}
 	}
 	if c.STS.Issuer == "" {
-		c.STS.Issuer = issuerFromAddress(c.HTTP.Address)
+		c.STS.Issuer = issuerFromAddress(c.HTTP.Address, c.HTTP.TLS.On())
 	}
 }
 
-// issuerFromAddress is the default STS issuer: the HTTP listener as a URL.
-func issuerFromAddress(addr string) string {
+// issuerFromAddress is the default STS issuer: the HTTP listener as a URL, https when
+// it serves TLS.
+func issuerFromAddress(addr string, tls bool) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ""
@@ -123,7 +127,11 @@ func issuerFromAddress(addr string) string {
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
 }
 
 // STSIssuer is how the decision path trusts the built-in STS: its issuer and

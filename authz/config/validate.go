@@ -17,6 +17,9 @@ func (c *Config) Validate() error {
 	}
 	add("grpc.address", checkAddress(c.GRPC.Address))
 	add("http.address", checkAddress(c.HTTP.Address))
+	for _, l := range c.listenersTLS() {
+		errs = append(errs, l.tls.validate(l.key)...)
+	}
 	if c.Policies == "" {
 		errs = append(errs, errors.New("policies: is required (a directory of .rego files)"))
 	}

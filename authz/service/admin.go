@@ -30,7 +30,8 @@ func (s *Service) newAdmin(cfg *config.Config) (*http.Server, error) {
 		Store: s.backing.store, Sealer: s.backing.sealer, Issuers: issuers, Token: token, Log: s.log,
 		ImportOpenAPI: openapi.Import,
 	})
-	return &http.Server{Handler: s.appliedBeforeAnswer(h), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute}, nil
+	return &http.Server{Handler: s.appliedBeforeAnswer(h), TLSConfig: tlsConfig(s.tls.admin), ErrorLog: serverLog(s.log, "admin"),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute}, nil
 }
 
 // startAdmin listens on admin.address and serves the admin API in the background.
@@ -46,11 +47,12 @@ func (s *Service) startAdmin() error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serveHTTP(s.admin, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.errs <- fmt.Errorf("admin server: %w", err)
 		}
 	}()
-	s.log.Info("admin API serving", "address", ln.Addr().String(), "token_file", s.cfg.Admin.TokenFile)
+	s.log.Info("admin API serving", "address", ln.Addr().String(), "transport", s.cfg.Admin.TLS.Mode(),
+		"token_file", s.cfg.Admin.TokenFile)
 	return nil
 }
 

@@ -19,7 +19,8 @@ type reloadResult struct {
 // and swaps the new State in; checks in flight finish with the old one and no check
 // waits. Anything that fails to read, parse, compile or validate is refused with the
 // reason, and the last good State keeps serving. Changes that only a restart can
-// apply (listeners, logging, shutdown timeout, watching) are logged and left alone.
+// apply (listeners and their TLS settings, logging, shutdown timeout, watching) are
+// logged and left alone; the TLS files' contents are followed on their own.
 func (s *Service) Reload(why string) error {
 	return s.refresh(why, s.reload)
 }
@@ -111,6 +112,8 @@ func (s *Service) warnRestartOnly(next *config.Config) {
 	}{
 		{"grpc.address", was.GRPC.Address, next.GRPC.Address},
 		{"http.address", was.HTTP.Address, next.HTTP.Address},
+		{"grpc.tls", was.GRPC.TLS, next.GRPC.TLS},
+		{"http.tls", was.HTTP.TLS, next.HTTP.TLS},
 		{"log", was.Log, next.Log},
 		{"shutdown_timeout", was.ShutdownTimeout, next.ShutdownTimeout},
 		{"reload", was.Reload, next.Reload},

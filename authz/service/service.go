@@ -40,6 +40,7 @@ type Service struct {
 	httpLn  net.Listener
 	admin   *http.Server // the admin API, in store mode
 	adminLn net.Listener
+	tls     listenerTLS // the certificates of the listeners that serve TLS
 	wg      sync.WaitGroup
 	errs    chan error
 
@@ -53,6 +54,10 @@ type Service struct {
 // New loads the policies, data and issuers of cfg and prepares the servers; nothing
 // listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
+	lt, err := newListenerTLS(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	b, err := openBacking(ctx, cfg, log)
 	if err != nil {
@@ -65,17 +70,19 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, errors.Join(err, b.close())
 	}
 	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 3),
-		resync: make(chan struct{}, 1), backing: b}
+		resync: make(chan struct{}, 1), backing: b, tls: lt}
 	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(lt.grpcOptions(),
 		// Envoy keeps long-lived connections and pings them; accept its pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	authv3.RegisterAuthorizationServer(s.grpc, s.authz)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.http = &http.Server{
 		Handler:           s.routes(),
+		TLSConfig:         tlsConfig(lt.http),
+		ErrorLog:          serverLog(log, "http"),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second, // a token request's body may not trickle in
 		IdleTimeout:       time.Minute,
@@ -111,12 +118,16 @@ func (s *Service) Start() error {
 	}()
 	go func() {
 		defer s.wg.Done()
-		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serveHTTP(s.http, s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.errs <- fmt.Errorf("http server: %w", err)
 		}
 	}()
-	s.log.Info("tollgate serving", "grpc", s.grpcLn.Addr().String(), "http", s.httpLn.Addr().String())
+	s.log.Info("tollgate serving", "grpc", s.grpcLn.Addr().String(), "grpc_transport", s.cfg.GRPC.TLS.Mode(),
+		"http", s.httpLn.Addr().String(), "http_transport", s.cfg.HTTP.TLS.Mode())
 	s.background(s.followHealth)
+	for _, r := range s.tls.reloaders() {
+		s.background(r.Run)
+	}
 	if s.backing.store != nil {
 		s.background(s.followStore)
 	}

@@ -13,6 +13,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -42,6 +43,7 @@ type checkFlags struct {
 	headers headerFlags
 	json    bool
 	timeout time.Duration
+	tls     tlsFlags
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -57,6 +59,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.Var(f.headers, "header", "request header 'name: value' (repeatable)")
 	fs.BoolVar(&f.json, "json", false, "print the CheckResponse (with --config: the decision and what led to it) as JSON")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	f.tls.register(fs)
 	fs.Usage = func() { checkUsage(fs) }
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -85,7 +88,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 }
 
 // validate refuses flags that do not go together: a check is decided either by a
-// server or in-process, and only an in-process one can be explained.
+// server (over TLS with --tls-*) or in-process, and only an in-process one can be
+// explained.
 func (f checkFlags) validate(fs *flag.FlagSet) error {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -94,20 +98,24 @@ func (f checkFlags) validate(fs *flag.FlagSet) error {
 		return errors.New("--config and --server exclude each other: decide in-process or ask a server")
 	case f.explain && f.config == "":
 		return errors.New("--explain needs --config: a server does not report which rules decided")
+	case f.tls.on() && f.config != "":
+		return errors.New("--tls-* flags are for --server: --config decides in-process")
 	}
 	return nil
 }
 
 func checkUsage(fs *flag.FlagSet) {
 	w := fs.Output()
-	fmt.Fprint(w, `Usage: tollgate check [--server ADDR | --config FILE [--explain]] [flags]
+	fmt.Fprint(w, `Usage: tollgate check [--server ADDR [--tls-*] | --config FILE [--explain]] [flags]
 
 Builds the Check request Envoy would send for one HTTP request and prints the
 decision. With --server (the default) it asks a running Tollgate; --json prints the
-CheckResponse. With --config it decides in-process, with that file's policies, data
-and issuers, and also prints what led to the decision: the matched API resource and
-its params, the application, the token's claims (never the token) or why it was
-refused. There --json prints one object; keys with no value are left out:
+CheckResponse. Any --tls-* flag talks TLS to the server: --tls-ca verifies it with
+a private CA, --tls-cert and --tls-key present a client certificate (mTLS). With
+--config it decides in-process, with that file's policies, data and issuers, and
+also prints what led to the decision: the matched API resource and its params, the
+application, the token's claims (never the token) or why it was refused. There
+--json prints one object; keys with no value are left out:
   allowed, status (200 on allow), reason, description, api, resource, params,
   application, headers (to the backend on allow, to the client on deny),
   headers_to_remove, body, token {issuer, iss, subject, client_id, scopes,
@@ -130,7 +138,15 @@ Flags:
 }
 
 func (f checkFlags) send() (*authv3.CheckResponse, error) {
-	conn, err := grpc.NewClient(f.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	tlsCfg, err := f.tls.config()
+	if err != nil {
+		return nil, err
+	}
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	conn, err := grpc.NewClient(f.server, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ type adminFlags struct {
 	token   string
 	output  string
 	timeout time.Duration
+	tls     tlsFlags
 }
 
 // defaultConfig is the configuration file commands read when --config is not given.
@@ -39,10 +40,11 @@ func defaultConfig() string {
 
 func (f *adminFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", defaultConfig(), "configuration `file` for the admin address and token file (default $TOLLGATE_CONFIG or tollgate.yaml)")
-	fs.StringVar(&f.server, "server", "", "admin API base `URL` (default $TOLLGATE_ADMIN_URL, else http:// and admin.address of --config)")
+	fs.StringVar(&f.server, "server", "", "admin API base `URL` (default $TOLLGATE_ADMIN_URL, else http:// (https:// with admin.tls) and admin.address of --config)")
 	fs.StringVar(&f.token, "token", "", "admin `token` (default $TOLLGATE_ADMIN_TOKEN, else admin.token_file of --config)")
 	fs.StringVar(&f.output, "o", "table", "output: table, json, or env (NAME='value' lines for eval)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound of the whole request")
+	f.tls.register(fs)
 }
 
 // adminClient calls the admin API.
@@ -80,7 +82,7 @@ func (f *adminFlags) client() (*adminClient, error) {
 			return nil, fmt.Errorf("no admin server or token given, and %w", err)
 		}
 		if server == "" {
-			server = "http://" + cfg.Admin.Address
+			server = adminURL(cfg.Admin)
 		}
 		if token == "" {
 			raw, err := os.ReadFile(cfg.Admin.TokenFile)
@@ -90,7 +92,23 @@ func (f *adminFlags) client() (*adminClient, error) {
 			token = strings.TrimSpace(string(raw))
 		}
 	}
-	return &adminClient{base: strings.TrimSuffix(server, "/"), token: token, http: &http.Client{Timeout: f.timeout}}, nil
+	if f.tls.on() && !strings.HasPrefix(server, "https://") {
+		return nil, fmt.Errorf("--tls-* flags need an https:// admin URL, not %q", server)
+	}
+	client, err := f.tls.httpClient(f.timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &adminClient{base: strings.TrimSuffix(server, "/"), token: token, http: client}, nil
+}
+
+// adminURL is the admin API's base URL by the configuration: its address, over https
+// when it serves TLS.
+func adminURL(a config.Admin) string {
+	if a.TLS.On() {
+		return "https://" + a.Address
+	}
+	return "http://" + a.Address
 }
 
 // do sends a request with body (JSON unless it is []byte) and decodes a 2xx answer into

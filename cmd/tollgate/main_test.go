@@ -77,6 +77,12 @@ var credentialLine = regexp.MustCompile(`application=(\S+) environment=(\S+) cli
 // with new STS credentials, then serve.
 func startQuickstart(t *testing.T) *quickstart {
 	t.Helper()
+	return startQuickstartWith(t, nil)
+}
+
+// startQuickstartWith lets a test change the configuration before the server starts.
+func startQuickstartWith(t *testing.T, edit func(*config.Config)) *quickstart {
+	t.Helper()
 	q := &quickstart{config: quickstartConfig(t), creds: map[string]string{}}
 	code, out, stderr := runCmd("import", "--config", q.config, "--credentials", "../../examples/data.yaml")
 	if code != exitOK {
@@ -91,6 +97,9 @@ func startQuickstart(t *testing.T) *quickstart {
 		t.Fatal(err)
 	}
 	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Admin.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	if edit != nil {
+		edit(cfg)
+	}
 	svc, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ func runServe(args []string, _, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := loadServeConfig(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, "tollgate serve:", err)
 		return exitUsage
@@ -31,6 +31,19 @@ func runServe(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 	return exitOK
+}
+
+// loadServeConfig loads the configuration and checks that its TLS files can serve,
+// before anything listens.
+func loadServeConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckTLSFiles(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 // serve runs until SIGTERM or SIGINT, then drains in-flight checks. A second signal

@@ -40,6 +40,7 @@ type tokenFlags struct {
 	secret string
 	sts    string
 	config string
+	tls    tlsFlags
 }
 
 func runToken(args []string, stdout, stderr io.Writer) int {
@@ -57,6 +58,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.scope, "scope", "", "space-separated scopes (asked of the STS, or put in the token)")
 	fs.StringVar(&f.audience, "aud", "", "aud claim")
 	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime of the token")
+	f.tls.register(fs)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -82,13 +84,9 @@ func (f tokenFlags) request() (string, error) {
 	if f.clientID == "" || f.key != "" {
 		return "", errors.New("--client-secret needs --client-id, and no --sign-with")
 	}
-	endpoint := f.sts
-	if endpoint == "" {
-		cfg, err := config.Load(f.config)
-		if err != nil {
-			return "", fmt.Errorf("no --sts given, and %w", err)
-		}
-		endpoint = strings.TrimSuffix(cfg.STS.Issuer, "/") + "/oauth2/token"
+	endpoint, err := f.endpoint()
+	if err != nil {
+		return "", err
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if f.scope != "" {
@@ -100,7 +98,11 @@ func (f tokenFlags) request() (string, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(f.clientID), url.QueryEscape(f.secret))
-	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	client, err := f.tls.httpClient(30 * time.Second)
+	if err != nil {
+		return "", err
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("STS: %w", err)
 	}
@@ -112,6 +114,22 @@ func (f tokenFlags) request() (string, error) {
 		return "", err
 	}
 	return body.AccessToken, nil
+}
+
+// endpoint is the STS token endpoint: --sts, else the one of sts.issuer in --config.
+func (f tokenFlags) endpoint() (string, error) {
+	endpoint := f.sts
+	if endpoint == "" {
+		cfg, err := config.Load(f.config)
+		if err != nil {
+			return "", fmt.Errorf("no --sts given, and %w", err)
+		}
+		endpoint = strings.TrimSuffix(cfg.STS.Issuer, "/") + "/oauth2/token"
+	}
+	if f.tls.on() && !strings.HasPrefix(endpoint, "https://") {
+		return "", fmt.Errorf("--tls-* flags need an https:// STS, not %q", endpoint)
+	}
+	return endpoint, nil
 }
 
 func (f tokenFlags) mint(now time.Time) (string, error) {
