@@ -33,17 +33,18 @@ func (h headerFlags) Set(v string) error {
 }
 
 type checkFlags struct {
-	server  string
-	config  string
-	explain bool
-	method  string
-	path    string
-	host    string
-	api     string
-	headers headerFlags
-	json    bool
-	timeout time.Duration
-	tls     tlsFlags
+	server    string
+	config    string
+	explain   bool
+	method    string
+	path      string
+	host      string
+	api       string
+	principal string
+	headers   headerFlags
+	json      bool
+	timeout   time.Duration
+	tls       tlsFlags
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +57,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.path, "path", "/", "HTTP path, with query")
 	fs.StringVar(&f.host, "host", "localhost", "HTTP host (:authority)")
 	fs.StringVar(&f.api, "api", "", "API name sent as the route's context_extensions api entry")
+	fs.StringVar(&f.principal, "principal", "", "the caller's mTLS identity as Envoy reports it (source.principal), e.g. `spiffe://cluster.local/ns/shop/sa/web`")
 	fs.Var(f.headers, "header", "request header 'name: value' (repeatable)")
 	fs.BoolVar(&f.json, "json", false, "print the CheckResponse (with --config: the decision and what led to it) as JSON")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "how long to wait for the answer")
@@ -167,6 +169,9 @@ func (f checkFlags) request() *authv3.CheckRequest {
 			Method: f.method, Path: f.path, Host: f.host, Headers: headers,
 			Scheme: "https", Protocol: "HTTP/1.1",
 		}},
+	}
+	if f.principal != "" {
+		attrs.Source = &authv3.AttributeContext_Peer{Principal: f.principal}
 	}
 	if f.api != "" {
 		attrs.ContextExtensions = map[string]string{"api": f.api}

@@ -393,3 +393,39 @@ func TestCheckConfigRemoteJWKS(t *testing.T) {
 		t.Errorf("check with a remote JWKS: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+// --principal gives the policy the caller's mesh identity, as Envoy reports an mTLS
+// peer; the example mesh policy, turned on the orders API, decides by it.
+func TestCheckConfigPrincipal(t *testing.T) {
+	shipped, err := os.ReadFile("../../policies/authz.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mesh, err := os.ReadFile("../../examples/policies/mesh_identity.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onOrders := strings.Replace(string(mesh), `mesh_callers := {"payments": {`, `mesh_callers := {"orders": {`, 1)
+	if onOrders == string(mesh) {
+		t.Fatal("the example policy no longer lists payments in mesh_callers")
+	}
+	cfg := writeConfig(t, map[string]string{"authz.rego": string(shipped), "mesh_identity.rego": onOrders})
+	read := demoToken(t, "shop-web-prod", "urn:acme:orders:read")
+	tests := []struct {
+		principal string
+		code      int
+		want      string
+	}{
+		{"spiffe://cluster.local/ns/shop/sa/web", exitOK, "ALLOW\n"},
+		{"spiffe://cluster.local/ns/batch/sa/job", exitDenied, "workload spiffe://cluster.local/ns/batch/sa/job may not call API orders"},
+		{"", exitDenied, "API orders accepts calls only from workloads of the mesh"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.principal, func(t *testing.T) {
+			code, out, stderr := runCmd("check", "--config", cfg, "--path", "/orders/7", "--header", bearer(read), "--principal", tt.principal)
+			if code != tt.code || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, output:\n%s%s\nwant exit %d and %q", code, out, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
