@@ -4,6 +4,9 @@ GO          ?= go
 BIN         := bin/tollgate
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 300000x
+# FuzzValidate runs the whole Envoy and Istio validator on each input, so it gets a
+# tenth of the executions, and a bound on the minimisation of each new input.
+FUZZTIME_VALIDATE ?= 30000x
 GO_FILES     = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
 
 .PHONY: all build run test fmt-check vet staticcheck rego-test go-test fuzz clean
@@ -52,6 +55,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./authz/route
 	$(GO) test -run='^$$' -fuzz='^FuzzExtract$$' -fuzztime=$(FUZZTIME) ./authz/token
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./authz/sts
+	$(GO) test -run='^$$' -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME_VALIDATE) -fuzzminimizetime=5s ./authz/envoyconf
 
 clean:
 	rm -rf bin

@@ -81,6 +81,11 @@ var identityHeaders = []string{
 	"x-tollgate-issuer", "x-tollgate-scopes", "x-tollgate-subject",
 }
 
+// IdentityHeaders returns the names of the headers the shipped policy sets for the
+// backend on an allow. A proxy route that skips Tollgate must remove them itself, or a
+// client could forge them.
+func IdentityHeaders() []string { return slices.Clone(identityHeaders) }
+
 // headersToRemove lists the policy's removals, the identity headers the decision does
 // not set, and every client-sent x-tollgate-* header (also spelled with underscores,
 // which CGI-style backends read as the same name) the decision does not set.

@@ -43,6 +43,16 @@ func Load(ctx context.Context, dir string, data map[string]any) (*Engine, error)
 	return compile(ctx, modules, data)
 }
 
+// Compile compiles policy modules, keyed by file name, against data as Load does. It
+// is for policies that are not in a directory of their own, such as the .rego keys of
+// a Kubernetes ConfigMap.
+func Compile(ctx context.Context, modules map[string]string, data map[string]any) (*Engine, error) {
+	if len(modules) == 0 {
+		return nil, errors.New("no policy modules")
+	}
+	return compile(ctx, modules, data)
+}
+
 // Files returns the names of the policy files the engine was compiled from.
 func (e *Engine) Files() []string { return slices.Clone(e.files) }
 

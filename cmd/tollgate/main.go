@@ -9,6 +9,7 @@
 //	tollgate token --sign-with KEY    mint a token with a local key (demos, tests)
 //	tollgate import --config FILE D   copy data file D into the store
 //	tollgate keys rotate|list         rotate or list the STS signing keys
+//	tollgate envoy validate FILE|DIR  validate Envoy and Istio configurations
 //	tollgate version                  print the version
 package main
 
@@ -40,6 +41,7 @@ var commands = []command{
 	{"import", "copy a data file's APIs, applications and subscriptions into the store", runImport},
 	{"export", "write the store's APIs, applications and subscriptions as a data file", runExport},
 	{"keys", "list or rotate the STS signing keys in the store", runKeys},
+	{"envoy", "validate Envoy and Istio configurations that put Tollgate in front of an API", runEnvoy},
 	{"app", "manage applications, their STS keys and IdP client-ID bindings (admin API)", runApp},
 	{"api", "manage APIs and their resources' scopes; import OpenAPI (admin API)", runAPI},
 	{"subscribe", "subscribe an application to an API (admin API)", runSubscribe},
