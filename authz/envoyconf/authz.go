@@ -5,6 +5,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	"github.com/tollgate/tollgate/authz"
@@ -112,6 +113,29 @@ func (c *bootstrap) checkTollgateCluster(name, p string, grpc bool) {
 	}
 	if grpc && c.grpcPort != 0 {
 		c.checkPorts(cl)
+	}
+	if grpc && c.grpcTLS != nil {
+		c.checkTransport(cl)
+	}
+}
+
+// checkTransport checks that the cluster speaks to Tollgate's gRPC listener as it
+// listens: TLS when it serves TLS, with a client certificate when it requires one,
+// and plaintext when it serves plaintext. A mismatch fails every handshake, so every
+// request gets status_on_error.
+func (c *bootstrap) checkTransport(cl clusterAt) {
+	var tls tlsv3.UpstreamTlsContext
+	ts := cl.c.GetTransportSocket()
+	hasTLS := ts != nil && unpack(ts.GetTypedConfig(), &tls)
+	p := field(cl.path, "transport_socket")
+	switch {
+	case c.grpcTLS.On() && !hasTLS:
+		c.r.errorf(p, "cluster %q speaks plaintext, but Tollgate's grpc listener serves TLS (grpc.tls of %s): add an envoy.transport_sockets.tls UpstreamTlsContext", cl.c.GetName(), c.grpcFrom)
+	case !c.grpcTLS.On() && hasTLS:
+		c.r.errorf(p, "cluster %q speaks TLS, but Tollgate's grpc listener serves plaintext (no grpc.tls in %s)", cl.c.GetName(), c.grpcFrom)
+	case c.grpcTLS.ClientCAFile != "" && hasTLS && len(tls.GetCommonTlsContext().GetTlsCertificates()) == 0 &&
+		len(tls.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs()) == 0 && tls.GetCommonTlsContext().GetTlsCertificateProviderInstance() == nil:
+		c.r.errorf(field(field(p, "typed_config"), "common_tls_context"), "cluster %q presents no client certificate, but Tollgate's grpc listener requires one (grpc.tls.client_ca_file of %s): add tls_certificates", cl.c.GetName(), c.grpcFrom)
 	}
 }
 

@@ -27,6 +27,8 @@ type bootstrap struct {
 	grpcPort uint32
 	// grpcFrom says where grpcPort comes from, for messages.
 	grpcFrom string
+	// grpcTLS is the TLS of Tollgate's gRPC listener, when its configuration is known.
+	grpcTLS *config.TLS
 }
 
 type clusterAt struct {
@@ -56,6 +58,7 @@ func checkBootstrap(doc any, tollgate *config.Config, r *report) {
 	c := &bootstrap{b: &b, r: r, clusters: map[string]clusterAt{}, tollgate: map[string]bool{}, checked: map[string]bool{}}
 	if tollgate != nil {
 		c.grpcPort, c.grpcFrom = grpcPortOf(tollgate, tollgate.Path)
+		c.grpcTLS = &tollgate.GRPC.TLS
 	}
 	c.run()
 }
