@@ -9,7 +9,7 @@ FUZZTIME    ?= 300000x
 FUZZTIME_VALIDATE ?= 30000x
 GO_FILES     = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
 
-.PHONY: all build run test fmt-check vet staticcheck rego-test go-test fuzz clean
+.PHONY: all build run test fmt-check vet staticcheck rego-test go-test proxies fuzz clean
 
 all: build
 
@@ -43,8 +43,29 @@ rego-test:
 	$(GO) tool opa test --coverage --threshold 100 policies/ examples/policies/ >/dev/null || \
 		{ echo "Rego tests must cover every line of policies/ and examples/policies/ (run: go tool opa test --coverage policies/ examples/policies/)"; exit 1; }
 
-go-test:
+go-test: proxies
 	$(GO) test -race -count=1 ./...
+
+## proxies: install Debian's nginx, its headers-more module and caddy when one is missing;
+## the end-to-end tests run examples/nginx.conf and examples/Caddyfile through them, and
+## fail (never skip) without them. Quiet when all are there. Needs root (or sudo): CI
+## starts on a clean machine as root. A package's own service is kept from starting
+## while it installs (a policy-rc.d that says no, as in Docker images, removed after):
+## Debian's nginx would take port 80, and fails to install when that port is taken.
+PROXY_PKGS  := nginx libnginx-mod-http-headers-more-filter caddy
+NGINX_MORE  := /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so
+POLICY_RC_D := /usr/sbin/policy-rc.d
+proxies:
+	@if command -v nginx >/dev/null && command -v caddy >/dev/null && [ -f $(NGINX_MORE) ]; then exit 0; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "installing $(PROXY_PKGS) for the proxy end-to-end tests"; \
+	if [ ! -e $(POLICY_RC_D) ]; then \
+		printf '#!/bin/sh\nexit 101\n' | $$sudo tee $(POLICY_RC_D) >/dev/null && $$sudo chmod 755 $(POLICY_RC_D); \
+		trap '$$sudo rm -f $(POLICY_RC_D)' EXIT; \
+	fi; \
+	install="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PROXY_PKGS)"; \
+	$$install >/dev/null 2>&1 || { $$sudo apt-get update -qq && $$install >/dev/null; } || \
+		{ echo "could not install $(PROXY_PKGS): install them, then run make test again"; exit 1; }
 
 ## fuzz: run each fuzz target for FUZZTIME executions; go test fuzzes one target per run.
 ## A count, not a duration: Go 1.26's coordinator can fail a duration run with a spurious
