@@ -125,7 +125,13 @@ func reportLines(o object, p string, err error) {
 
 // grpcPortOf returns the port of Tollgate's gRPC listener, and where it is set.
 func grpcPortOf(cfg *config.Config, from string) (uint32, string) {
-	_, port, err := net.SplitHostPort(cfg.GRPC.Address)
+	return portOf(cfg.GRPC.Address, "grpc.address", from)
+}
+
+// portOf returns the port of a listener's address, and where it is set; 0 when the
+// address has none.
+func portOf(addr, key, from string) (uint32, string) {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return 0, ""
 	}
@@ -133,5 +139,5 @@ func grpcPortOf(cfg *config.Config, from string) (uint32, string) {
 	if err != nil {
 		return 0, ""
 	}
-	return uint32(p), fmt.Sprintf("grpc.address %q of %s", cfg.GRPC.Address, from)
+	return uint32(p), fmt.Sprintf("%s %q of %s", key, addr, from)
 }
