@@ -34,7 +34,9 @@ func TestHeaderBody(t *testing.T) {
 			}
 		})
 	}
-	var v struct{ Description string `json:"error_description"` }
+	var v struct {
+		Description string `json:"error_description"`
+	}
 	if err := json.Unmarshal([]byte(headerBody(`{"error_description":"café 𝄞"}`, "x")), &v); err != nil || v.Description != "café 𝄞" {
 		t.Errorf("escapes do not read back: %q %v", v.Description, err)
 	}
