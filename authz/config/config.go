@@ -24,6 +24,11 @@ type Config struct {
 	GRPC Listener `yaml:"grpc"`
 	// HTTP is the listener of /healthz, /readyz and the STS endpoints.
 	HTTP Listener `yaml:"http"`
+	// Check is the listener of the HTTP check endpoints (/ext_authz/envoy, nginx,
+	// forward) for proxies that authorize over HTTP; an empty address turns it off. It
+	// is apart from HTTP because those endpoints trust the proxy's headers, so only
+	// the proxies may reach it.
+	Check Listener `yaml:"check"`
 	// Issuers are the token issuers whose access tokens Tollgate accepts.
 	Issuers []Issuer `yaml:"issuers"`
 	// Policies is the directory of .rego files; files ending in _test.rego are not served.
@@ -80,6 +85,10 @@ type Listener struct {
 	TLS TLS `yaml:"tls"`
 }
 
+// On reports whether the listener runs: only the check listener may be turned off,
+// with an empty address.
+func (l Listener) On() bool { return l.Address != "" }
+
 // TokenCache configures the cache of verified tokens, keyed by the token's SHA-256.
 type TokenCache struct {
 	// Size is the most tokens kept; 0 turns the cache off.
@@ -101,6 +110,7 @@ func Default() Config {
 	return Config{
 		GRPC:            Listener{Address: ":9191"},
 		HTTP:            Listener{Address: ":8080"},
+		Check:           Listener{Address: "127.0.0.1:8181"},
 		TokenCache:      TokenCache{Size: 10000},
 		Log:             Log{Level: "info", Format: "json", Decisions: "denies"},
 		ShutdownTimeout: 15 * time.Second,
@@ -180,7 +190,7 @@ func (c *Config) resolvePaths(dir string) {
 		c.Store.KeyFile = resolve(dir, c.Store.KeyFile)
 	}
 	c.Admin.TokenFile = resolve(dir, c.Admin.TokenFile)
-	for _, t := range []*TLS{&c.GRPC.TLS, &c.HTTP.TLS, &c.Admin.TLS} {
+	for _, t := range []*TLS{&c.GRPC.TLS, &c.HTTP.TLS, &c.Check.TLS, &c.Admin.TLS} {
 		t.CertFile = resolve(dir, t.CertFile)
 		t.KeyFile = resolve(dir, t.KeyFile)
 		t.ClientCAFile = resolve(dir, t.ClientCAFile)

@@ -62,6 +62,7 @@ func TestParseDefaults(t *testing.T) {
 			KeyRotation: 720 * time.Hour, FailedAuth: FailedAuth{Burst: 10, Every: 6 * time.Second},
 		},
 		Admin: Admin{Address: "127.0.0.1:9090"},
+		Check: Listener{Address: "127.0.0.1:8181"},
 	}
 	if cfg.STS.On(cfg.Store) {
 		t.Error("the STS is on without a store")
@@ -85,6 +86,10 @@ func TestParseOverrides(t *testing.T) {
 			func(c *Config) bool { return c.Log == Log{Level: "debug", Format: "json", Decisions: "denies"} }},
 		{"addresses", "grpc: {address: \"127.0.0.1:1\"}\nhttp: {address: \"[::1]:2\"}\n",
 			func(c *Config) bool { return c.GRPC.Address == "127.0.0.1:1" && c.HTTP.Address == "[::1]:2" }},
+		{"check listener", "check: {address: \"0.0.0.0:8282\"}\n",
+			func(c *Config) bool { return c.Check.Address == "0.0.0.0:8282" && c.Check.On() }},
+		{"check listener off", "check: {address: \"\"}\n",
+			func(c *Config) bool { return !c.Check.On() }},
 		{"shutdown timeout", "shutdown_timeout: 2m\n",
 			func(c *Config) bool { return c.ShutdownTimeout == 2*time.Minute }},
 		{"log text all", "log: {level: warn, format: text, decisions: all}\n",
@@ -177,6 +182,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad grpc address", doc("grpc: {address: \"9191\"}\n"), []string{"grpc.address", `"9191"`}},
 		{"bad http address", doc("http: {address: \"localhost\"}\n"), []string{"http.address"}},
 		{"empty grpc address", doc("grpc: {address: \"\"}\n"), []string{"grpc.address"}},
+		{"bad check address", doc("check: {address: \"8181\"}\n"), []string{"check.address", `"8181"`}},
+		{"check tls key without cert", doc("check: {tls: {key_file: k.pem}}\n"), []string{"check.tls"}},
 		{"missing policies", "data: d\nissuers:\n" + iss(demo), []string{"policies: is required"}},
 		{"missing data", "policies: p\nissuers:\n" + iss(demo), []string{"data: set data:", "or store:"}},
 		{"data and store", doc("store: {path: s.db}\n"), []string{"data: set data: or store:, not both"}},

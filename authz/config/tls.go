@@ -81,10 +81,13 @@ type listenerTLS struct {
 	tls TLS
 }
 
-// listenersTLS are the TLS settings of the listeners that run: the admin API's only
-// in store mode.
+// listenersTLS are the TLS settings of the listeners that run: the check listener's
+// unless it is off, the admin API's only in store mode.
 func (c *Config) listenersTLS() []listenerTLS {
 	l := []listenerTLS{{"grpc", c.GRPC.TLS}, {"http", c.HTTP.TLS}}
+	if c.Check.On() {
+		l = append(l, listenerTLS{"check", c.Check.TLS})
+	}
 	if c.Store != nil {
 		l = append(l, listenerTLS{"admin", c.Admin.TLS})
 	}

@@ -17,6 +17,9 @@ func (c *Config) Validate() error {
 	}
 	add("grpc.address", checkAddress(c.GRPC.Address))
 	add("http.address", checkAddress(c.HTTP.Address))
+	if c.Check.On() {
+		add("check.address", checkAddress(c.Check.Address))
+	}
 	for _, l := range c.listenersTLS() {
 		errs = append(errs, l.tls.validate(l.key)...)
 	}

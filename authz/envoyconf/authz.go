@@ -9,6 +9,7 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	"github.com/tollgate/tollgate/authz"
+	"github.com/tollgate/tollgate/authz/httpcheck"
 )
 
 // authzService is where an ext_authz filter, or a route's check_settings, sends checks.
@@ -81,6 +82,9 @@ func (c *bootstrap) checkService(s authzService, p string) {
 		c.checkTollgateCluster(g.GetEnvoyGrpc().GetClusterName(), field(field(gp, "envoy_grpc"), "cluster_name"), true)
 	case s.GetHttpService() != nil:
 		hp := field(p, "http_service")
+		if pp := s.GetHttpService().GetPathPrefix(); pp != httpcheck.EnvoyPrefix {
+			c.r.errorf(field(hp, "path_prefix"), "is %q: Tollgate answers Envoy's HTTP checks under %s only, and 404 elsewhere, which denies every request", pp, httpcheck.EnvoyPrefix)
+		}
 		c.checkTollgateCluster(s.GetHttpService().GetServerUri().GetCluster(), field(field(hp, "server_uri"), "cluster"), false)
 		c.checkUpstreamHeaders(s.GetHttpService(), hp)
 	default:
@@ -112,7 +116,10 @@ func (c *bootstrap) checkTollgateCluster(name, p string, grpc bool) {
 		c.r.errorf(cl.path, "cluster %q carries ext_authz gRPC but does not speak HTTP/2: set typed_extension_protocol_options with HttpProtocolOptions explicit_http_config.http2_protocol_options", name)
 	}
 	if grpc && c.grpcPort != 0 {
-		c.checkPorts(cl)
+		c.checkPorts(cl, c.grpcPort, c.grpcFrom, "gRPC")
+	}
+	if !grpc && c.checkFrom != "" {
+		c.checkHTTPPort(cl)
 	}
 	if grpc && c.grpcTLS != nil {
 		c.checkTransport(cl)
@@ -139,8 +146,21 @@ func (c *bootstrap) checkTransport(cl clusterAt) {
 	}
 }
 
-// checkPorts checks that every endpoint of Tollgate's cluster is at its gRPC port.
-func (c *bootstrap) checkPorts(cl clusterAt) {
+// checkHTTPPort checks that the cluster of an HTTP service reaches Tollgate's check
+// listener.
+func (c *bootstrap) checkHTTPPort(cl clusterAt) {
+	if c.check == "" {
+		c.r.errorf(cl.path, "cluster %q calls Tollgate's HTTP check endpoints, but check.address of %s is empty: they are off", cl.c.GetName(), c.checkFrom)
+		return
+	}
+	if port, from := portOf(c.check, "check.address", c.checkFrom); port != 0 {
+		c.checkPorts(cl, port, from, "check")
+	}
+}
+
+// checkPorts checks that every endpoint of Tollgate's cluster is at the port of the
+// listener it calls.
+func (c *bootstrap) checkPorts(cl clusterAt, want uint32, from, listener string) {
 	la := cl.c.GetLoadAssignment()
 	if la == nil {
 		c.r.notef(cl.path, "cluster %q has no load_assignment (its endpoints come from EDS): its port is not checked", cl.c.GetName())
@@ -149,11 +169,11 @@ func (c *bootstrap) checkPorts(cl clusterAt) {
 	for ei, e := range la.GetEndpoints() {
 		for li, lb := range e.GetLbEndpoints() {
 			port := lb.GetEndpoint().GetAddress().GetSocketAddress().GetPortValue()
-			if port == c.grpcPort {
+			if port == want {
 				continue
 			}
 			p := fmt.Sprintf("%s.load_assignment.endpoints[%d].lb_endpoints[%d].endpoint.address.socket_address.port_value", cl.path, ei, li)
-			c.r.errorf(p, "port %d is not Tollgate's gRPC port %d (%s)", port, c.grpcPort, c.grpcFrom)
+			c.r.errorf(p, "port %d is not Tollgate's %s port %d (%s)", port, listener, want, from)
 		}
 	}
 }

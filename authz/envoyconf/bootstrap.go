@@ -29,6 +29,9 @@ type bootstrap struct {
 	grpcFrom string
 	// grpcTLS is the TLS of Tollgate's gRPC listener, when its configuration is known.
 	grpcTLS *config.TLS
+	// check is the address of Tollgate's HTTP check listener, when its configuration is
+	// known ("" when it is off), and where it is set.
+	check, checkFrom string
 }
 
 type clusterAt struct {
@@ -59,6 +62,7 @@ func checkBootstrap(doc any, tollgate *config.Config, r *report) {
 	if tollgate != nil {
 		c.grpcPort, c.grpcFrom = grpcPortOf(tollgate, tollgate.Path)
 		c.grpcTLS = &tollgate.GRPC.TLS
+		c.check, c.checkFrom = tollgate.Check.Address, tollgate.Path
 	}
 	c.run()
 }

@@ -52,6 +52,9 @@ const (
 	istioMesh   = "istio/mesh.yaml"
 	istioApp    = "istio/tollgate.yaml"
 	configMap   = "documents[3](ConfigMap tollgate/tollgate).data"
+	istioStore  = "istio/tollgate-sts.yaml"
+	storeConfig = `documents[4](ConfigMap tollgate/tollgate-sts).data["config.yaml"]`
+	stsIssuer   = "      issuer: http://tollgate-sts.tollgate.svc.cluster.local:8080   # CHANGE if so\n"
 )
 
 // Copies of the samples broken on purpose are refused, by a finding that names the
@@ -161,6 +164,18 @@ func TestBrokenSamplesRejected(t *testing.T) {
 			want: configMap + `["data.yaml"]: subscriptions[0] shop-web -> payments: unknown API "payments"`},
 		{name: "Tollgate policy that does not compile", file: istioApp, edit: replace("decision := denied if failure", "decision := denied if failur"),
 			want: configMap + ": compile policies"},
+		{name: "store-mode policy that does not compile", file: istioStore, edit: replace("decision := denied if failure", "decision := denied if failur"),
+			want: "documents[4](ConfigMap tollgate/tollgate-sts).data: compile policies"},
+		{name: "store-mode configuration with data too", file: istioStore, edit: replace("    policies: policies", "    policies: policies\n    data: data.yaml"),
+			want: storeConfig + ": data: set data: or store:, not both"},
+		{name: "store on the ConfigMap's volume", file: istioStore, severity: Warning,
+			edit: replace("path: /var/lib/tollgate/tollgate.db", "path: tollgate.db"),
+			want: storeConfig + `.store.path: warning: "tollgate.db" is relative`},
+		{name: "STS issuer on localhost", file: istioStore, severity: Warning,
+			edit: replace(stsIssuer, "      issuer: http://localhost:8080\n"),
+			want: storeConfig + `.sts.issuer: warning: "http://localhost:8080" names each pod itself`},
+		{name: "STS issuer left to its default", file: istioStore, severity: Warning, edit: replace(stsIssuer, ""),
+			want: storeConfig + `.sts.issuer: warning: "http://localhost:8080" names each pod itself`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

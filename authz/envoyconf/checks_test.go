@@ -160,7 +160,7 @@ func TestIstioHeaderMatch(t *testing.T) {
 }
 
 // validate writes files (name → content) to a temporary directory and validates them
-// together; reports and findings name the files as given.
+// together; reports, findings and their messages name the files as given.
 func validate(t *testing.T, files map[string]string) []Report {
 	t.Helper()
 	dir := t.TempDir()
@@ -174,7 +174,9 @@ func validate(t *testing.T, files map[string]string) []Report {
 	for i := range reports {
 		reports[i].File = strings.TrimPrefix(reports[i].File, dir+"/")
 		for j := range reports[i].Findings {
-			reports[i].Findings[j].File = reports[i].File
+			f := &reports[i].Findings[j]
+			f.File = reports[i].File
+			f.Message = strings.ReplaceAll(f.Message, dir+"/", "")
 		}
 	}
 	return reports

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -46,8 +48,10 @@ func (m *mesh) checkMeshString(o object, raw string) {
 	}
 }
 
-// checkTollgate checks a ConfigMap that runs Tollgate in data mode: its configuration,
-// its data file and its policies, as the server would load them from the volume.
+// checkTollgate checks a ConfigMap that runs Tollgate: its configuration and its
+// policies, as the server would load them from the volume, and in data mode its data
+// file; in store mode the data is in the store, so the policies are compiled without
+// any, as a new store starts.
 func (m *mesh) checkTollgate(o object, data map[string]any, raw string) {
 	p := key(field(o.path, "data"), tollgateConfigKey)
 	cfg, err := config.Parse([]byte(raw))
@@ -55,17 +59,42 @@ func (m *mesh) checkTollgate(o object, data map[string]any, raw string) {
 		reportLines(o, p, err)
 		return
 	}
-	if m.grpcFrom == "" {
-		m.grpcPort, m.grpcFrom = grpcPortOf(cfg, o.r.file+" "+p)
-	}
-	if cfg.Data == "" {
-		o.r.notef(p, "store mode: the data and the policies are not checked")
+	port, from := grpcPortOf(cfg, o.r.file+" "+p)
+	m.tollgates = append(m.tollgates, tollgateAt{configMap: qualified(o.ns, o.name), grpcPort: port, from: from})
+	if cfg.Store != nil {
+		checkStoreInPod(o, p, cfg)
+		o.r.notef(p, "store mode: the data is in the store and is not checked; the policies are compiled without it")
+		checkPolicies(o, data, &catalog.Catalog{})
 		return
 	}
 	cat := m.checkData(o, data, cfg)
 	if cat != nil {
 		checkPolicies(o, data, cat)
 	}
+}
+
+// checkStoreInPod checks what a store-mode configuration in a ConfigMap needs that a
+// file on a host does not: the store on a writable volume, and an STS issuer other
+// pods reach.
+func checkStoreInPod(o object, p string, cfg *config.Config) {
+	if filepath.IsLocal(cfg.Store.Path) {
+		o.r.warnf(field(p, "store.path"), "%q is relative, so it is in the directory of %s: the ConfigMap's volume, which is read-only; give an absolute path on a persistent volume", cfg.Store.Path, tollgateConfigKey)
+	}
+	if !cfg.STS.On(cfg.Store) {
+		return
+	}
+	if u, err := url.Parse(cfg.STS.Issuer); err == nil && isLoopback(u.Hostname()) {
+		o.r.warnf(field(p, "sts.issuer"), "%q names each pod itself, where no client in another pod reaches the STS, yet the STS advertises its token endpoint and JWKS under it; set sts.issuer to the URL clients reach it at, such as http://SERVICE.NAMESPACE.svc.cluster.local:PORT", cfg.STS.Issuer)
+	}
+}
+
+// isLoopback reports a host name or address that means this machine.
+func isLoopback(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // checkData checks the data file the configuration names, by its base name among the
@@ -125,7 +154,13 @@ func reportLines(o object, p string, err error) {
 
 // grpcPortOf returns the port of Tollgate's gRPC listener, and where it is set.
 func grpcPortOf(cfg *config.Config, from string) (uint32, string) {
-	_, port, err := net.SplitHostPort(cfg.GRPC.Address)
+	return portOf(cfg.GRPC.Address, "grpc.address", from)
+}
+
+// portOf returns the port of a listener's address, and where it is set; 0 when the
+// address has none.
+func portOf(addr, key, from string) (uint32, string) {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return 0, ""
 	}
@@ -133,5 +168,5 @@ func grpcPortOf(cfg *config.Config, from string) (uint32, string) {
 	if err != nil {
 		return 0, ""
 	}
-	return uint32(p), fmt.Sprintf("grpc.address %q of %s", cfg.GRPC.Address, from)
+	return uint32(p), fmt.Sprintf("%s %q of %s", key, addr, from)
 }

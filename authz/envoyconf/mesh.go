@@ -31,8 +31,19 @@ type mesh struct {
 	// checked.
 	meshConfigs int
 	services    map[string]object // by name.namespace
-	grpcPort    uint32
-	grpcFrom    string
+	// given is the Tollgate of Options.TollgateConfig: when set, every Service of a
+	// provider leads to it.
+	given *tollgateAt
+	// tollgates are the Tollgate configurations of the ConfigMaps, in file order.
+	tollgates []tollgateAt
+}
+
+// tollgateAt is a Tollgate configuration: the port of its gRPC listener, and where
+// that is set, for messages.
+type tollgateAt struct {
+	configMap string // namespace/name of its ConfigMap; empty for Options.TollgateConfig
+	grpcPort  uint32
+	from      string
 }
 
 // providerAt is an extension provider of a mesh config.
@@ -62,7 +73,8 @@ var kinds = map[string]struct {
 func newMesh(tollgate *config.Config) *mesh {
 	m := &mesh{providers: map[string]providerAt{}, services: map[string]object{}}
 	if tollgate != nil {
-		m.grpcPort, m.grpcFrom = grpcPortOf(tollgate, tollgate.Path)
+		port, from := grpcPortOf(tollgate, tollgate.Path)
+		m.given = &tollgateAt{grpcPort: port, from: from}
 	}
 	return m
 }

@@ -12,7 +12,8 @@ type servicePort struct {
 
 // checkProviderService checks an ext_authz provider against its Service, when that
 // Service is among the files: the Service has the provider's port, Istio knows the
-// port speaks gRPC, and the port leads to Tollgate's gRPC listener when that is known.
+// port speaks gRPC, and the port leads to the gRPC listener of the Tollgate behind the
+// Service, when that is known.
 func (m *mesh) checkProviderService(p providerAt) {
 	if !p.extAuthz {
 		return
@@ -34,8 +35,10 @@ func (m *mesh) checkProviderService(p providerAt) {
 		if p.grpc && !speaksGRPC(sp) {
 			svc.r.warnf(pp, "port %d carries ext_authz gRPC: set appProtocol: grpc (or name it grpc-...), so that Istio speaks HTTP/2 to it", sp.Port)
 		}
-		if target := targetPort(sp); p.grpc && m.grpcPort != 0 && target != 0 && target != m.grpcPort {
-			svc.r.errorf(field(pp, "targetPort"), "%d is not Tollgate's gRPC port %d (%s)", target, m.grpcPort, m.grpcFrom)
+		if target := targetPort(sp); p.grpc && target != 0 {
+			if t, ok := m.tollgateBehind(svc, field(pp, "targetPort")); ok && t.grpcPort != 0 && target != t.grpcPort {
+				svc.r.errorf(field(pp, "targetPort"), "%d is not Tollgate's gRPC port %d (%s)", target, t.grpcPort, t.from)
+			}
 		}
 		return
 	}

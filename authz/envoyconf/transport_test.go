@@ -74,3 +74,59 @@ func TestTransportToTollgate(t *testing.T) {
 		})
 	}
 }
+
+// Envoy's HTTP service must call Tollgate's check listener under its Envoy prefix.
+func TestHTTPServiceToTollgate(t *testing.T) {
+	on, err := config.Load("../../examples/gitops.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := *on
+	off.Check.Address = ""
+	moved := *on
+	moved.Check.Address = "127.0.0.1:8282"
+	tests := []struct {
+		name     string
+		edit     func(string) string
+		tollgate *config.Config
+		want     string // "" when the file must pass
+	}{
+		{"as shipped", nil, on, ""},
+		{"without Tollgate's configuration", nil, nil, ""},
+		{"another path prefix", func(s string) string {
+			return strings.Replace(s, "path_prefix: /ext_authz/envoy", "path_prefix: /ext_authz/nginx", 1)
+		}, nil, `path_prefix: is "/ext_authz/nginx": Tollgate answers Envoy's HTTP checks under /ext_authz/envoy only`},
+		{"check listener off", nil, &off, `calls Tollgate's HTTP check endpoints, but check.address`},
+		{"check listener elsewhere", nil, &moved, "is not Tollgate's check port 8282"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(samples, "envoy-http.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := string(raw)
+			if tt.edit != nil {
+				if doc = tt.edit(doc); doc == string(raw) {
+					t.Fatal("the edit changed nothing: the sample changed")
+				}
+			}
+			path := filepath.Join(t.TempDir(), "envoy-http.yaml")
+			writeFile(t, path, doc)
+			reports, err := ValidateFiles([]string{path}, Options{TollgateConfig: tt.tollgate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := reportOf(t, reports, path)
+			if tt.want == "" {
+				if !r.OK() {
+					t.Errorf("refused:\n%s", findings(r))
+				}
+				return
+			}
+			if !hasFinding(r, Error, tt.want) {
+				t.Errorf("no error containing %q among:\n%s", tt.want, findings(r))
+			}
+		})
+	}
+}

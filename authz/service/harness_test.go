@@ -154,7 +154,7 @@ func startUnready(t *testing.T, edit func(*config.Config)) *harness {
 	t.Helper()
 	h := newHarness(t)
 	cfg := config.Default()
-	cfg.GRPC.Address, cfg.HTTP.Address = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Check.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Policies, _ = filepath.Abs("../../policies")
 	cfg.Data = filepath.Join(h.dir, "data.yaml")
 	cfg.Log.Decisions = "all"

@@ -114,6 +114,7 @@ func (s *Service) warnRestartOnly(next *config.Config) {
 		{"http.address", was.HTTP.Address, next.HTTP.Address},
 		{"grpc.tls", was.GRPC.TLS, next.GRPC.TLS},
 		{"http.tls", was.HTTP.TLS, next.HTTP.TLS},
+		{"check", was.Check, next.Check},
 		{"log", was.Log, next.Log},
 		{"shutdown_timeout", was.ShutdownTimeout, next.ShutdownTimeout},
 		{"reload", was.Reload, next.Reload},

@@ -42,6 +42,7 @@ func startFromFile(t *testing.T, edit func(doc string) string) (*harness, string
 func (h *harness) configYAML(extra string) string {
 	return fmt.Sprintf(`grpc: {address: "127.0.0.1:0"}
 http: {address: "127.0.0.1:0"}
+check: {address: "127.0.0.1:0"}
 policies: policies
 data: data.yaml
 reload: {debounce: 50ms}
@@ -275,7 +276,7 @@ func TestReadiness(t *testing.T) {
 	h.asgJWKS.SetResponse(503, []byte("down"))
 	h.stsJWKS.SetResponse(503, []byte("down"))
 	cfg := config.Default()
-	cfg.GRPC.Address, cfg.HTTP.Address = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Check.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Policies = mustAbs(t, "../../policies")
 	cfg.Data = filepath.Join(h.dir, "data.yaml")
 	cfg.Issuers = []config.Issuer{

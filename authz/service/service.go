@@ -40,6 +40,8 @@ type Service struct {
 	httpLn  net.Listener
 	admin   *http.Server // the admin API, in store mode
 	adminLn net.Listener
+	check   *http.Server // the HTTP check endpoints, unless check.address is empty
+	checkLn net.Listener
 	tls     listenerTLS // the certificates of the listeners that serve TLS
 	wg      sync.WaitGroup
 	errs    chan error
@@ -69,7 +71,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		stop()
 		return nil, errors.Join(err, b.close())
 	}
-	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 3),
+	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 4),
 		resync: make(chan struct{}, 1), backing: b, tls: lt}
 	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
 	s.grpc = grpc.NewServer(append(lt.grpcOptions(),
@@ -87,6 +89,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		ReadTimeout:       30 * time.Second, // a token request's body may not trickle in
 		IdleTimeout:       time.Minute,
 	}
+	s.check = s.newCheck()
 	if s.admin, err = s.newAdmin(cfg); err != nil {
 		stop()
 		return nil, errors.Join(err, b.close())
@@ -104,8 +107,15 @@ func (s *Service) Start() error {
 		_ = s.grpcLn.Close()
 		return fmt.Errorf("http listener: %w", err)
 	}
+	if err := s.startCheck(); err != nil {
+		_, _ = s.grpcLn.Close(), s.httpLn.Close()
+		return err
+	}
 	if err := s.startAdmin(); err != nil {
 		_, _ = s.grpcLn.Close(), s.httpLn.Close()
+		if s.checkLn != nil {
+			_ = s.checkLn.Close()
+		}
 		return err
 	}
 	s.updateHealth()
@@ -172,6 +182,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	httpErr := s.http.Shutdown(ctx)
 	if s.admin != nil {
 		httpErr = errors.Join(httpErr, s.admin.Shutdown(ctx))
+	}
+	if s.check != nil {
+		httpErr = errors.Join(httpErr, s.check.Shutdown(ctx))
 	}
 	var err error
 	select {

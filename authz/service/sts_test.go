@@ -70,7 +70,7 @@ func (h *stsHarness) seed(t *testing.T) {
 		h.putCredential(t, c.app, c.env)
 	}
 	h.cfg = config.Default()
-	h.cfg.GRPC.Address, h.cfg.HTTP.Address = "127.0.0.1:0", "127.0.0.1:0"
+	h.cfg.GRPC.Address, h.cfg.HTTP.Address, h.cfg.Check.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	h.cfg.Policies, _ = filepath.Abs("../../policies")
 	h.cfg.Store = &config.Store{Path: db, KeyFile: db + ".key", PollInterval: config.DefaultPollInterval}
 	h.cfg.STS.Issuer = "http://sts.tollgate.test"

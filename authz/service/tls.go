@@ -24,7 +24,7 @@ var (
 // listenerTLS holds the certificates of the listeners that serve TLS; nil for one
 // that serves plaintext.
 type listenerTLS struct {
-	grpc, http, admin *certs.Reloader
+	grpc, http, check, admin *certs.Reloader
 }
 
 // newListenerTLS reads the TLS files of every listener that runs and has TLS on.
@@ -36,6 +36,11 @@ func newListenerTLS(cfg *config.Config, log *slog.Logger) (listenerTLS, error) {
 	}
 	if l.http, err = newReloader("http", cfg.HTTP.TLS, httpProtos, log); err != nil {
 		return l, err
+	}
+	if cfg.Check.On() {
+		if l.check, err = newReloader("check", cfg.Check.TLS, httpProtos, log); err != nil {
+			return l, err
+		}
 	}
 	if cfg.Store != nil {
 		l.admin, err = newReloader("admin", cfg.Admin.TLS, httpProtos, log)
@@ -67,7 +72,7 @@ func (l listenerTLS) grpcOptions() []grpc.ServerOption {
 // reloaders are the certificates to follow while the service runs.
 func (l listenerTLS) reloaders() []*certs.Reloader {
 	var all []*certs.Reloader
-	for _, r := range []*certs.Reloader{l.grpc, l.http, l.admin} {
+	for _, r := range []*certs.Reloader{l.grpc, l.http, l.check, l.admin} {
 		if r != nil {
 			all = append(all, r)
 		}

@@ -312,3 +312,24 @@ func TestReloadTLSChangeNeedsRestart(t *testing.T) {
 		t.Errorf("a plaintext check on the running listener: %v", err)
 	}
 }
+
+// The HTTP check endpoints serve over mTLS too: a proxy without a client certificate
+// cannot ask for a decision.
+func TestCheckOverMutualTLS(t *testing.T) {
+	p := newPKI(t)
+	h := startUnready(t, func(c *config.Config) { c.Check.TLS = p.mtls() })
+	url := "https://" + h.svc.CheckAddr() + "/ext_authz/envoy/orders/docs/intro"
+	proxy := &http.Client{Transport: &http.Transport{TLSClientConfig: p.clientTLS(p.clientCA.Client(t, "nginx"))}}
+	stranger := &http.Client{Transport: &http.Transport{TLSClientConfig: p.clientTLS(nil)}}
+	defer proxy.CloseIdleConnections()
+	defer stranger.CloseIdleConnections()
+	if code := get(proxy, url); code != http.StatusOK {
+		t.Errorf("check of a public resource with a client certificate = %d; want 200", code)
+	}
+	if code := get(stranger, url); code != 0 {
+		t.Errorf("check without a client certificate = %d; want the handshake refused", code)
+	}
+	if code := get(http.DefaultClient, "http://"+h.svc.CheckAddr()+"/ext_authz/envoy/orders/docs/intro"); code == http.StatusOK {
+		t.Error("plaintext check allowed on a TLS listener")
+	}
+}

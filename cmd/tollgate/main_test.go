@@ -96,7 +96,7 @@ func startQuickstartWith(t *testing.T, edit func(*config.Config)) *quickstart {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Admin.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Admin.Address, cfg.Check.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	if edit != nil {
 		edit(cfg)
 	}
