@@ -23,7 +23,8 @@ run: build
 	$(BIN) import --config examples/config.yaml --credentials examples/data.yaml
 	$(BIN) serve --config examples/config.yaml
 
-## test: formatting, vet, staticcheck, Rego tests (100% coverage), Go tests with -race, fuzzing
+## test: formatting, vet, staticcheck, Rego tests (100% coverage), Go tests with -race (with
+## real nginx and caddy, installed by `proxies` when missing), fuzzing
 test: fmt-check vet staticcheck rego-test go-test fuzz
 
 fmt-check:
@@ -51,7 +52,8 @@ go-test: proxies
 ## fail (never skip) without them. Quiet when all are there. Needs root (or sudo): CI
 ## starts on a clean machine as root. A package's own service is kept from starting
 ## while it installs (a policy-rc.d that says no, as in Docker images, removed after):
-## Debian's nginx would take port 80, and fails to install when that port is taken.
+## Debian's nginx would start on port 80 and stay, and fails to install when that start
+## fails. The tests run their own nginx and caddy, on their own ports and files.
 PROXY_PKGS  := nginx libnginx-mod-http-headers-more-filter caddy
 NGINX_MORE  := /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so
 POLICY_RC_D := /usr/sbin/policy-rc.d
