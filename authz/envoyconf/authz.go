@@ -118,7 +118,7 @@ func (c *bootstrap) checkTollgateCluster(name, p string, grpc bool) {
 	if grpc && c.grpcPort != 0 {
 		c.checkPorts(cl, c.grpcPort, c.grpcFrom, "gRPC")
 	}
-	if !grpc && c.checkFrom != "" {
+	if !grpc && c.tollgateFile != "" {
 		c.checkHTTPPort(cl)
 	}
 	if grpc && c.grpcTLS != nil {
@@ -137,12 +137,12 @@ func (c *bootstrap) checkTransport(cl clusterAt) {
 	p := field(cl.path, "transport_socket")
 	switch {
 	case c.grpcTLS.On() && !hasTLS:
-		c.r.errorf(p, "cluster %q speaks plaintext, but Tollgate's grpc listener serves TLS (grpc.tls of %s): add an envoy.transport_sockets.tls UpstreamTlsContext", cl.c.GetName(), c.grpcFrom)
+		c.r.errorf(p, "cluster %q speaks plaintext, but Tollgate's grpc listener serves TLS (grpc.tls in %s): add an envoy.transport_sockets.tls UpstreamTlsContext", cl.c.GetName(), c.tollgateFile)
 	case !c.grpcTLS.On() && hasTLS:
-		c.r.errorf(p, "cluster %q speaks TLS, but Tollgate's grpc listener serves plaintext (no grpc.tls in %s)", cl.c.GetName(), c.grpcFrom)
+		c.r.errorf(p, "cluster %q speaks TLS, but Tollgate's grpc listener serves plaintext (no grpc.tls in %s)", cl.c.GetName(), c.tollgateFile)
 	case c.grpcTLS.ClientCAFile != "" && hasTLS && len(tls.GetCommonTlsContext().GetTlsCertificates()) == 0 &&
 		len(tls.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs()) == 0 && tls.GetCommonTlsContext().GetTlsCertificateProviderInstance() == nil:
-		c.r.errorf(field(field(p, "typed_config"), "common_tls_context"), "cluster %q presents no client certificate, but Tollgate's grpc listener requires one (grpc.tls.client_ca_file of %s): add tls_certificates", cl.c.GetName(), c.grpcFrom)
+		c.r.errorf(field(field(p, "typed_config"), "common_tls_context"), "cluster %q presents no client certificate, but Tollgate's grpc listener requires one (grpc.tls.client_ca_file in %s): add tls_certificates", cl.c.GetName(), c.tollgateFile)
 	}
 }
 
@@ -150,10 +150,10 @@ func (c *bootstrap) checkTransport(cl clusterAt) {
 // listener.
 func (c *bootstrap) checkHTTPPort(cl clusterAt) {
 	if c.check == "" {
-		c.r.errorf(cl.path, "cluster %q calls Tollgate's HTTP check endpoints, but check.address of %s is empty: they are off", cl.c.GetName(), c.checkFrom)
+		c.r.errorf(cl.path, "cluster %q calls Tollgate's HTTP check endpoints, but check.address of %s is empty: they are off", cl.c.GetName(), c.tollgateFile)
 		return
 	}
-	if port, from := portOf(c.check, "check.address", c.checkFrom); port != 0 {
+	if port, from := portOf(c.check, "check.address", c.tollgateFile); port != 0 {
 		c.checkPorts(cl, port, from, "check")
 	}
 }

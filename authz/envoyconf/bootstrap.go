@@ -29,9 +29,10 @@ type bootstrap struct {
 	grpcFrom string
 	// grpcTLS is the TLS of Tollgate's gRPC listener, when its configuration is known.
 	grpcTLS *config.TLS
-	// check is the address of Tollgate's HTTP check listener, when its configuration is
-	// known ("" when it is off), and where it is set.
-	check, checkFrom string
+	// tollgateFile is the file of Tollgate's configuration, when it is known.
+	tollgateFile string
+	// check is the address of Tollgate's HTTP check listener ("" when it is off).
+	check string
 }
 
 type clusterAt struct {
@@ -62,7 +63,7 @@ func checkBootstrap(doc any, tollgate *config.Config, r *report) {
 	if tollgate != nil {
 		c.grpcPort, c.grpcFrom = grpcPortOf(tollgate, tollgate.Path)
 		c.grpcTLS = &tollgate.GRPC.TLS
-		c.check, c.checkFrom = tollgate.Check.Address, tollgate.Path
+		c.check, c.tollgateFile = tollgate.Check.Address, tollgate.Path
 	}
 	c.run()
 }
