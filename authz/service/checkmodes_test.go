@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tollgate/tollgate/authz/config"
 	"github.com/tollgate/tollgate/authz/httpcheck"
 )
 
@@ -127,8 +129,8 @@ func httpOutcome(t *testing.T, r *http.Request, nginx bool) outcome {
 	}
 	o := outcome{Status: res.StatusCode, Error: bodyError(t, string(body)), WWW: res.Header.Get("WWW-Authenticate")}
 	if nginx {
-		if res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusForbidden {
-			t.Errorf("nginx endpoint answered %d: auth_request passes only 401 and 403 on", res.StatusCode)
+		if res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusInternalServerError {
+			t.Errorf("nginx endpoint answered %d: auth_request passes only 401 and 403 on, and 500 is Tollgate's own failure", res.StatusCode)
 		}
 		o.Status, _ = strconv.Atoi(res.Header.Get(httpcheck.StatusHeader))
 		o.Error = bodyError(t, res.Header.Get(httpcheck.BodyHeader))
@@ -310,5 +312,24 @@ func TestEnvoyHTTPRemovesClientIdentityHeaders(t *testing.T) {
 		if i := sort.SearchStrings(remove, name); i == len(remove) || remove[i] != name {
 			t.Errorf("x-envoy-auth-headers-to-remove %v lacks %s", remove, name)
 		}
+	}
+}
+
+// A policy that fails denies in every HTTP mode: 500, which nginx answers with 500 too
+// (auth_request passes on only 401 and 403), never an allow.
+func TestCheckModesPolicyError(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "authz.rego"), `package tollgate.authz
+
+decision := {"allowed": true, "headers": {"x-n": sprintf("%d", [to_number(input.attributes.request.http.headers["x-n"])])}}
+`)
+	h := startWith(t, func(c *config.Config) { c.Policies = dir })
+	for name, ask := range modes(h) {
+		t.Run(name, func(t *testing.T) {
+			got := ask(t, original{"GET", "/orders/1", "api.acme.test", []string{"X-N", "not a number"}})
+			if got.Allowed || got.Status != 500 || got.Error != "internal_error" {
+				t.Errorf("%+v; want the deny 500 internal_error", got)
+			}
+		})
 	}
 }
