@@ -55,22 +55,7 @@ func TestTransportToTollgate(t *testing.T) {
 			if tt.edit != nil {
 				doc = tt.edit(doc)
 			}
-			path := filepath.Join(t.TempDir(), tt.sample)
-			writeFile(t, path, doc)
-			reports, err := ValidateFiles([]string{path}, Options{TollgateConfig: tt.tollgate})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := reportOf(t, reports, path)
-			if tt.want == "" {
-				if !r.OK() {
-					t.Errorf("refused:\n%s", findings(r))
-				}
-				return
-			}
-			if !hasFinding(r, Error, tt.want) {
-				t.Errorf("no error containing %q among:\n%s", tt.want, findings(r))
-			}
+			assertVerdict(t, tt.sample, doc, tt.tollgate, tt.want)
 		})
 	}
 }
@@ -111,22 +96,29 @@ func TestHTTPServiceToTollgate(t *testing.T) {
 					t.Fatal("the edit changed nothing: the sample changed")
 				}
 			}
-			path := filepath.Join(t.TempDir(), "envoy-http.yaml")
-			writeFile(t, path, doc)
-			reports, err := ValidateFiles([]string{path}, Options{TollgateConfig: tt.tollgate})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := reportOf(t, reports, path)
-			if tt.want == "" {
-				if !r.OK() {
-					t.Errorf("refused:\n%s", findings(r))
-				}
-				return
-			}
-			if !hasFinding(r, Error, tt.want) {
-				t.Errorf("no error containing %q among:\n%s", tt.want, findings(r))
-			}
+			assertVerdict(t, "envoy-http.yaml", doc, tt.tollgate, tt.want)
 		})
+	}
+}
+
+// assertVerdict validates doc as the file name, with Tollgate's configuration, and
+// wants it to pass (want "") or to draw an error containing want.
+func assertVerdict(t *testing.T, name, doc string, tollgate *config.Config, want string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	writeFile(t, path, doc)
+	reports, err := ValidateFiles([]string{path}, Options{TollgateConfig: tollgate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reportOf(t, reports, path)
+	if want == "" {
+		if !r.OK() {
+			t.Errorf("refused:\n%s", findings(r))
+		}
+		return
+	}
+	if !hasFinding(r, Error, want) {
+		t.Errorf("no error containing %q among:\n%s", want, findings(r))
 	}
 }

@@ -40,15 +40,11 @@ const envoyRemoveHeader = "x-envoy-auth-headers-to-remove"
 // the deny as the client must see it (allowed_client_headers, the body).
 func answerEnvoy(w http.ResponseWriter, e authz.Evaluation) {
 	if ok := e.Response.GetOkResponse(); ok != nil {
-		setHeaders(w.Header(), ok.GetHeaders())
 		if remove := ok.GetHeadersToRemove(); len(remove) > 0 {
 			w.Header().Set(envoyRemoveHeader, strings.Join(remove, ","))
 		}
-		w.WriteHeader(http.StatusOK)
-		return
 	}
-	d := e.Response.GetDeniedResponse()
-	writeDeny(w, d, denyStatus(d))
+	answerForward(w, e)
 }
 
 // answerForward answers Traefik and Caddy: 200 with the identity headers they copy

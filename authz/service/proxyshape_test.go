@@ -217,8 +217,9 @@ func TestProxyShapedRequests(t *testing.T) {
 }
 
 // assertAllowed checks an allow that sets these identity headers, overwriting any
-// client's copies, and removes each identity header it does not set.
-func assertAllowed(t *testing.T, resp *authv3.CheckResponse, set map[string]string) {
+// client's copies, and removes each identity header it does not set. It returns the
+// headers the allow sets.
+func assertAllowed(t *testing.T, resp *authv3.CheckResponse, set map[string]string) map[string]string {
 	t.Helper()
 	ok := resp.GetOkResponse()
 	if codes.Code(resp.GetStatus().GetCode()) != codes.OK || ok == nil {
@@ -244,4 +245,5 @@ func assertAllowed(t *testing.T, resp *authv3.CheckResponse, set map[string]stri
 			t.Errorf("%s: set %v, removed %v; a backend must get Tollgate's value or none", name, overwritten, !overwritten)
 		}
 	}
+	return got
 }

@@ -50,20 +50,9 @@ func runEnvoy(args []string, stdout, stderr io.Writer) int {
 // parseAtLeastOne parses flags that may come before or after one or more positional
 // arguments.
 func parseAtLeastOne(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, int, bool) {
-	fs.SetOutput(stderr)
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return nil, exitOK, false
-			}
-			return nil, exitUsage, false
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, code, ok := parsePositional(fs, args, stderr)
+	if !ok {
+		return nil, code, false
 	}
 	if len(positional) == 0 {
 		fmt.Fprintf(stderr, "tollgate %s: name at least one file or directory; see -h\n", fs.Name())

@@ -83,6 +83,20 @@ func runVerb(name string, v subcommand, args []string, stdout, stderr io.Writer)
 // parseInterspersed parses flags wherever they are among exactly n positional
 // arguments, as `tollgate app bind shop-web --issuer asgardeo` reads best.
 func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer, n int) ([]string, int, bool) {
+	positional, code, ok := parsePositional(fs, args, stderr)
+	if !ok {
+		return nil, code, false
+	}
+	if len(positional) != n {
+		fmt.Fprintf(stderr, "tollgate %s: expected %d argument(s), got %d; see -h\n", fs.Name(), n, len(positional))
+		return nil, exitUsage, false
+	}
+	return positional, 0, true
+}
+
+// parsePositional parses flags wherever they are among the positional arguments, and
+// returns those.
+func parsePositional(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, int, bool) {
 	fs.SetOutput(stderr)
 	var positional []string
 	for {
@@ -93,16 +107,11 @@ func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer, n int)
 			return nil, exitUsage, false
 		}
 		if fs.NArg() == 0 {
-			break
+			return positional, 0, true
 		}
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if len(positional) != n {
-		fmt.Fprintf(stderr, "tollgate %s: expected %d argument(s), got %d; see -h\n", fs.Name(), n, len(positional))
-		return nil, exitUsage, false
-	}
-	return positional, 0, true
 }
 
 // printer writes a command's result as a table, as JSON, or as shell assignments.
