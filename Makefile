@@ -82,3 +82,33 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+## bench: measure Tollgate beside a floor server of our own on pinned cores and print
+## the table of docs/performance.md (a few minutes; not part of `make test`). Knobs:
+## BENCH_DURATION per throughput phase, BENCH_LATENCY per one-at-a-time phase,
+## BENCH_CHECKS before the scale server's memory is read, BENCH_FLAGS for the rest
+## (bench/bin/tollgate-bench run -h). Installs h2load (nghttp2-client) if it is missing.
+BENCH_DURATION   ?= 10s
+BENCH_LATENCY    ?= 5s
+BENCH_CHECKS     ?= 1000000
+BENCH_SERVER_CPU ?= 1
+BENCH_CLIENT_CPU ?= 0
+BENCH_FLAGS      ?=
+
+.PHONY: bench bench-build bench-tools
+
+bench: bench-tools bench-build
+	taskset -c $(BENCH_CLIENT_CPU) bench/bin/tollgate-bench run -tollgate bench/bin/tollgate -out bench/out \
+		-duration $(BENCH_DURATION) -latency $(BENCH_LATENCY) -checks $(BENCH_CHECKS) \
+		-server-cpu $(BENCH_SERVER_CPU) -client-cpu $(BENCH_CLIENT_CPU) $(BENCH_FLAGS)
+
+bench-build:
+	$(GO) build -o bench/bin/tollgate ./cmd/tollgate
+	$(GO) build -o bench/bin/tollgate-bench ./bench
+
+bench-tools:
+	@command -v taskset >/dev/null || { echo "make bench needs taskset (util-linux)"; exit 1; }
+	@command -v h2load >/dev/null || { \
+		command -v apt-get >/dev/null || { echo "make bench needs h2load (nghttp2); install it"; exit 1; }; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get install -y nghttp2-client || { $$sudo apt-get update && $$sudo apt-get install -y nghttp2-client; }; }
