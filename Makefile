@@ -81,7 +81,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME_VALIDATE) -fuzzminimizetime=5s ./authz/envoyconf
 
 clean:
-	rm -rf bin
+	rm -rf bin bench/bin bench/out
 
 ## bench: measure Tollgate beside a floor server of our own on pinned cores and print
 ## the table of docs/performance.md (a few minutes; not part of `make test`). Knobs:
