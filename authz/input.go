@@ -19,7 +19,7 @@ type request struct {
 	http    *authv3.AttributeContext_HttpRequest
 	headers map[string]string // lowercase names; repeated headers joined with ","
 	api     string            // context_extensions "api", if the route names one
-	url     *url.URL          // the parsed :path; nil when it does not parse
+	url     *url.URL          // the parsed :path; nil when it does not parse, or is not parsed yet
 	query   url.Values        // its query, parsed once for the token check and the input
 	size    headerSize        // of the header block as Envoy sent it
 }
@@ -39,13 +39,30 @@ func newRequest(req *authv3.CheckRequest) request {
 		api:   attrs.GetContextExtensions()["api"],
 	}
 	r.headers, r.size = headersOf(h)
-	if u, err := url.Parse(h.GetPath()); err == nil {
-		r.url = u
-		if u.RawQuery != "" {
-			r.query = u.Query()
-		}
+	if strings.IndexByte(h.GetPath(), '?') >= 0 { // the token check reads the query
+		r.url, r.query = parseURL(h.GetPath())
 	}
 	return r
+}
+
+// parsed returns the parsed :path and its query; a request without a query is parsed
+// only when its input is built, which a memoized decision does not need.
+func (r request) parsed() (*url.URL, url.Values) {
+	if r.url == nil {
+		return parseURL(r.http.GetPath())
+	}
+	return r.url, r.query
+}
+
+func parseURL(path string) (*url.URL, url.Values) {
+	u, err := url.Parse(path)
+	if err != nil {
+		return nil, nil
+	}
+	if u.RawQuery == "" {
+		return u, nil
+	}
+	return u, u.Query()
 }
 
 // headersOf returns the request headers and their size; when Envoy sends them as
@@ -100,7 +117,7 @@ var versionTerm = ast.MustParseTerm(`{"encoding": "protojson", "ext_authz": "v3"
 // peer (the calling workload's mTLS identity), route (when a resource matched), and
 // token or token_error.
 func input(r request, m route.Match, routed bool, id *token.Identity, terr *token.Error) ast.Value {
-	parsedPath, parsedQuery := parsePath(r.url, r.query)
+	parsedPath, parsedQuery := parsePath(r.parsed())
 	body, truncated := parseBody(r.http, r.headers)
 	obj := ast.NewObject(
 		ast.Item(ast.StringTerm("attributes"), attributesTerm(r)),

@@ -136,7 +136,7 @@ func TestParsePathLikeOPAEnvoy(t *testing.T) {
 	for _, tt := range tests {
 		r := newRequest(&authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
 			Http: &authv3.AttributeContext_HttpRequest{Path: tt.path}}}})
-		segs, query := parsePath(r.url, r.query)
+		segs, query := parsePath(r.parsed())
 		if segs.Value.Compare(ast.MustParseTerm(tt.segs).Value) != 0 || query.Value.Compare(ast.MustParseTerm(tt.query).Value) != 0 {
 			t.Errorf("parsePath(%q) = %v, %v; want %s, %s", tt.path, segs, query, tt.segs, tt.query)
 		}

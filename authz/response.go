@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -30,11 +31,15 @@ const DecisionIDHeader = "x-tollgate-decision-id"
 // response turns a decision into Envoy's CheckResponse. It fails only when the policy
 // returned headers Envoy would refuse.
 func response(d policy.Decision, decisionID string, reqHeaders map[string]string) (*authv3.CheckResponse, error) {
-	headers, err := headerOptions(d.Headers)
+	extra := 0 // room for the deny's own headers
+	if !d.Allowed {
+		extra = 2
+	}
+	headers, err := headerOptions(d.Headers, extra)
 	if err != nil {
 		return nil, fmt.Errorf("decision.headers: %w", err)
 	}
-	respHeaders, err := headerOptions(d.ResponseHeadersToAdd)
+	respHeaders, err := headerOptions(d.ResponseHeadersToAdd, 0)
 	if err != nil {
 		return nil, fmt.Errorf("decision.response_headers_to_add: %w", err)
 	}
@@ -46,9 +51,9 @@ func response(d policy.Decision, decisionID string, reqHeaders map[string]string
 		return &authv3.CheckResponse{
 			Status: &status.Status{Code: int32(codes.OK)},
 			HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
-				Headers:              headers,
+				Headers:              headers.list,
 				HeadersToRemove:      headersToRemove(d, reqHeaders),
-				ResponseHeadersToAdd: respHeaders,
+				ResponseHeadersToAdd: respHeaders.list,
 			}},
 			DynamicMetadata: meta,
 		}, nil
@@ -57,16 +62,16 @@ func response(d policy.Decision, decisionID string, reqHeaders map[string]string
 	if body == "" {
 		body = errorBody(d)
 		if _, set := d.Headers["content-type"]; !set {
-			headers = append(headers, header("content-type", "application/json"))
+			headers.add("content-type", "application/json")
 		}
 	}
-	headers = append(headers, header(DecisionIDHeader, decisionID))
+	headers.add(DecisionIDHeader, decisionID)
 	code := statusOf(d)
 	return &authv3.CheckResponse{
 		Status: &status.Status{Code: int32(grpcCode(code)), Message: d.Reason},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
 			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(code)},
-			Headers: headers,
+			Headers: headers.list,
 			Body:    body,
 		}},
 		DynamicMetadata: meta,
@@ -90,7 +95,8 @@ func IdentityHeaders() []string { return slices.Clone(identityHeaders) }
 // not set, and every client-sent x-tollgate-* header (also spelled with underscores,
 // which CGI-style backends read as the same name) the decision does not set.
 func headersToRemove(d policy.Decision, reqHeaders map[string]string) []string {
-	remove := d.RequestHeadersToRemove
+	// Clipped, so appending copies: a memoized decision is shared by many checks.
+	remove := slices.Clip(d.RequestHeadersToRemove)
 	for _, name := range identityHeaders {
 		if _, set := d.Headers[name]; !set {
 			remove = append(remove, name)
@@ -124,26 +130,45 @@ func isIdentityHeader(name string) bool {
 }
 
 // headerOptions turns a decision's headers, whose names policy.Decision has already
-// lower-cased, into Envoy header options.
-func headerOptions(h map[string]string) ([]*corev3.HeaderValueOption, error) {
-	if len(h) == 0 {
-		return nil, nil
-	}
-	out := make([]*corev3.HeaderValueOption, 0, len(h))
+// lower-cased, into Envoy header options, with room for extra more.
+func headerOptions(h map[string]string, extra int) (headerList, error) {
+	l := newHeaderList(len(h) + extra)
 	for k, v := range h {
 		if err := validHeader(k, v); err != nil {
-			return nil, err
+			return headerList{}, err
 		}
-		out = append(out, header(k, v))
+		l.add(k, v)
 	}
-	return out, nil
+	return l, nil
 }
 
-func header(k, v string) *corev3.HeaderValueOption {
-	return &corev3.HeaderValueOption{
-		Header:       &corev3.HeaderValue{Key: k, Value: v},
-		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+// headerList builds header options with three allocations, not two per header.
+type headerList struct {
+	list []*corev3.HeaderValueOption
+	opts []corev3.HeaderValueOption
+	vals []corev3.HeaderValue
+}
+
+func newHeaderList(n int) headerList {
+	if n == 0 {
+		return headerList{}
 	}
+	return headerList{
+		list: make([]*corev3.HeaderValueOption, 0, n),
+		opts: make([]corev3.HeaderValueOption, n),
+		vals: make([]corev3.HeaderValue, n),
+	}
+}
+
+// add appends a header that overwrites the request's or response's own; at most n,
+// the size the list was made with, fit.
+func (l *headerList) add(k, v string) {
+	i := len(l.list)
+	hv := &l.vals[i]
+	hv.Key, hv.Value = k, v
+	o := &l.opts[i]
+	o.Header, o.AppendAction = hv, corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
+	l.list = append(l.list, o)
 }
 
 // validHeader refuses what Envoy would reject: names that are not RFC 9110 tokens, and
@@ -211,19 +236,26 @@ func grpcCode(httpStatus int) codes.Code {
 // metadata is the dynamic metadata Envoy attaches to the request (for access logs and
 // later filters): the policy's own, plus decision_id and reason.
 func metadata(d policy.Decision, decisionID string) (*structpb.Struct, error) {
-	m := make(map[string]any, len(d.DynamicMetadata)+2)
+	fields := make(map[string]*structpb.Value, len(d.DynamicMetadata)+2)
 	for k, v := range d.DynamicMetadata {
-		m[k] = jsonToStruct(v)
+		if !utf8.ValidString(k) {
+			return nil, fmt.Errorf("decision.dynamic_metadata: invalid UTF-8 in key %q", k)
+		}
+		val, err := structpb.NewValue(jsonToStruct(v))
+		if err != nil {
+			return nil, fmt.Errorf("decision.dynamic_metadata: %w", err)
+		}
+		fields[k] = val
 	}
-	m["decision_id"] = decisionID
+	fields["decision_id"] = structpb.NewStringValue(decisionID)
 	if d.Reason != "" {
-		m["reason"] = d.Reason
+		reason, err := structpb.NewValue(d.Reason) // checks UTF-8
+		if err != nil {
+			return nil, fmt.Errorf("decision.reason: %w", err)
+		}
+		fields["reason"] = reason
 	}
-	s, err := structpb.NewStruct(m)
-	if err != nil {
-		return nil, fmt.Errorf("decision.dynamic_metadata: %w", err)
-	}
-	return s, nil
+	return &structpb.Struct{Fields: fields}, nil
 }
 
 // jsonToStruct converts OPA's json.Number values, which structpb does not know.

@@ -78,10 +78,14 @@ type Evaluation struct {
 	TokenError *token.Error
 	// Took is the time the check took.
 	Took time.Duration
+	// Memoized reports a decision the policy made for an earlier check with the same
+	// key (see policy.Memo), not evaluated again.
+	Memoized bool
 }
 
 // Evaluate decides one request and logs the decision. opts reach the policy
-// evaluation, so a caller may trace it. It never fails: a panic is a deny.
+// evaluation, so a caller may trace it: with opts, the policy is always evaluated,
+// never answered from the memo. It never fails: a panic is a deny.
 func (s *Server) Evaluate(ctx context.Context, req *authv3.CheckRequest, opts ...rego.EvalOption) (e Evaluation) {
 	start := time.Now()
 	e.ID = newDecisionID()
@@ -105,7 +109,10 @@ func (s *Server) Evaluate(ctx context.Context, req *authv3.CheckRequest, opts ..
 	return e
 }
 
-// decide runs the pipeline: limits, route, token, input, policy.
+// decide runs the pipeline: limits, route, token, policy. When the policies are
+// memoizable (policy.Analyze) and nobody traces the evaluation, the decision is looked
+// up by the input parts the policies can read, and the input is built and evaluated
+// only on a miss.
 func (s *Server) decide(ctx context.Context, st *State, r request, e *Evaluation, opts []rego.EvalOption) {
 	if d, over := overLimits(r, st.Limits); over {
 		e.Decision = d
@@ -115,12 +122,35 @@ func (s *Server) decide(ctx context.Context, st *State, r request, e *Evaluation
 	if e.Routed && !e.Match.Public {
 		e.Identity, e.TokenError = authenticate(ctx, st, r)
 	}
+	memo := st.Policy.Memo()
+	var buf [512]byte // the key, on the stack
+	var key []byte
+	ok := memo != nil && len(opts) == 0
+	if ok {
+		key, ok = memoKey(buf[:0], st.Policy.Memoization().Reads, r, e)
+	}
+	if !ok {
+		e.Decision, _ = s.runPolicy(ctx, st, r, e, opts)
+		return
+	}
+	if e.Decision, e.Memoized = memo.Get(key); e.Memoized {
+		return
+	}
+	var err error
+	if e.Decision, err = s.runPolicy(ctx, st, r, e, nil); err == nil {
+		memo.Put(key, e.Decision)
+	}
+}
+
+// runPolicy builds the input and evaluates the policy on it. A failure is logged and
+// decided as internalError; its error tells the caller not to memoize it.
+func (s *Server) runPolicy(ctx context.Context, st *State, r request, e *Evaluation, opts []rego.EvalOption) (policy.Decision, error) {
 	d, err := st.Policy.Eval(ctx, input(r, e.Match, e.Routed, e.Identity, e.TokenError), opts...)
 	if err != nil {
 		s.log.ErrorContext(ctx, "policy evaluation failed; denying", "decision_id", e.ID, "error", err)
-		d = internalError
+		return internalError, err
 	}
-	e.Decision = d
+	return d, nil
 }
 
 // authenticate takes the bearer token from the request and verifies it. Both results
@@ -175,6 +205,7 @@ func (s *Server) logDecision(ctx context.Context, r request, e Evaluation) {
 		slog.String("api", e.Match.API),
 		slog.String("resource", e.Match.Resource),
 		slog.Duration("took", e.Took),
+		slog.Bool("memoized", e.Memoized),
 	}
 	if e.Identity != nil {
 		attrs = append(attrs, slog.String("issuer", e.Identity.Issuer),

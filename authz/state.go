@@ -32,6 +32,8 @@ type StateInfo struct {
 	Data         string    `json:"data"` // the data file, or "store " and the store's path
 	APIs         int       `json:"apis"`
 	Applications int       `json:"applications"`
+	// Memoization says whether decisions are memoized, by what key, or why not.
+	Memoization policy.Memoization `json:"memoization"`
 }
 
 // Sources are what a State is built from besides the configuration file.
@@ -65,7 +67,18 @@ func LoadState(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *
 		return nil, err
 	}
 	st.Limits = cfg.Limits
+	logMemoization(log, st.Info.Memoization)
 	return st, nil
+}
+
+// logMemoization says, when policies are loaded, whether checks will reuse decisions;
+// a data change keeps the policies, and so the answer.
+func logMemoization(log *slog.Logger, m policy.Memoization) {
+	if m.On {
+		log.Info("decisions memoized", "key", m.Key)
+		return
+	}
+	log.Info("decisions not memoized; every check evaluates the policies", "reason", m.Reason)
 }
 
 // WithData returns a State that decides with the data src reads now, and s's
@@ -103,7 +116,7 @@ func withData(ctx context.Context, cfg *config.Config, log *slog.Logger, src Sou
 		Router: router, Policy: eng,
 		Info: StateInfo{
 			LoadedAt: time.Now().UTC(), Policies: eng.Files(), Data: where,
-			APIs: len(cat.APIs), Applications: len(cat.Applications),
+			APIs: len(cat.APIs), Applications: len(cat.Applications), Memoization: eng.Memoization(),
 		},
 	}, nil
 }

@@ -29,7 +29,13 @@ type Options struct {
 	// named name on the context path context. Nil makes the import endpoint answer
 	// 501 not_implemented.
 	ImportOpenAPI func(raw []byte, name, context string) (catalog.API, error)
+	// Debug, when not nil, serves DebugPath and below (Go's pprof profiles), behind
+	// the admin token like every endpoint of the API.
+	Debug http.Handler
 }
+
+// DebugPath is where Options.Debug is served.
+const DebugPath = "/debug/pprof/"
 
 // actor is who the audit trail records for every change made through this API.
 const actor = "admin"
@@ -70,6 +76,9 @@ func newHandler(o Options) *handler {
 	}
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.method+" "+rt.path, h.handle(rt.serve))
+	}
+	if o.Debug != nil {
+		h.mux.Handle(DebugPath, o.Debug)
 	}
 	h.mux.HandleFunc("/", h.noRoute)
 	return h

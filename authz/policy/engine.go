@@ -31,6 +31,10 @@ type Engine struct {
 	// rules with them.
 	compiler *ast.Compiler
 	store    storage.Store
+	// memoization is what Analyze said of compiler; memo holds the decisions when it
+	// is on, nil otherwise.
+	memoization Memoization
+	memo        *Memo
 }
 
 // Load compiles every .rego file of dir (not *_test.rego, not recursive) against data,
@@ -101,16 +105,23 @@ func compile(ctx context.Context, sources map[string]string, data map[string]any
 	if len(compiler.GetRules(ast.MustParseRef(Query))) == 0 {
 		return nil, errors.New("policies: no rule defines " + Query)
 	}
-	return prepare(ctx, compiler, files, data)
+	return prepare(ctx, compiler, files, data, Analyze(compiler))
 }
 
 // WithData returns an engine with e's compiled policies and other data: a data change
 // does not read or compile the policies again.
 func (e *Engine) WithData(ctx context.Context, data map[string]any) (*Engine, error) {
-	return prepare(ctx, e.compiler, e.files, data)
+	return prepare(ctx, e.compiler, e.files, data, e.memoization)
 }
 
-func prepare(ctx context.Context, compiler *ast.Compiler, files []string, data map[string]any) (*Engine, error) {
+// Memoization reports whether the engine's decisions are memoized, and why not.
+func (e *Engine) Memoization() Memoization { return e.memoization }
+
+// Memo returns the engine's remembered decisions; nil when its policies are not
+// memoizable. The memo is the engine's own: a new engine starts with an empty one.
+func (e *Engine) Memo() *Memo { return e.memo }
+
+func prepare(ctx context.Context, compiler *ast.Compiler, files []string, data map[string]any, memoization Memoization) (*Engine, error) {
 	store := inmem.NewFromObject(map[string]any{"tollgate": data})
 	pq, err := rego.New(
 		rego.Query(Query),
@@ -123,7 +134,11 @@ func prepare(ctx context.Context, compiler *ast.Compiler, files []string, data m
 	if err != nil {
 		return nil, fmt.Errorf("prepare policies: %w", err)
 	}
-	return &Engine{query: pq, files: files, compiler: compiler, store: store}, nil
+	e := &Engine{query: pq, files: files, compiler: compiler, store: store, memoization: memoization}
+	if memoization.On {
+		e.memo = newMemo()
+	}
+	return e, nil
 }
 
 // Eval evaluates the decision for one input document. opts add to the evaluation,

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate/authz/admin"
@@ -28,7 +30,7 @@ func (s *Service) newAdmin(cfg *config.Config) (*http.Server, error) {
 	}
 	h := admin.NewHandler(admin.Options{
 		Store: s.backing.store, Sealer: s.backing.sealer, Issuers: issuers, Token: token, Log: s.log,
-		ImportOpenAPI: openapi.Import,
+		ImportOpenAPI: openapi.Import, Debug: pprofHandler(),
 	})
 	return &http.Server{Handler: s.appliedBeforeAnswer(h), TLSConfig: tlsConfig(s.tls.admin), ErrorLog: serverLog(s.log, "admin"),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute}, nil
@@ -64,12 +66,25 @@ func (s *Service) AdminAddr() string {
 	return s.adminLn.Addr().String()
 }
 
+// pprofHandler serves Go's profiles under admin.DebugPath: the index, cpu (profile),
+// trace, cmdline, symbol, and the named profiles (heap, allocs, goroutine, mutex,
+// block, threadcreate) through the index.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(admin.DebugPath, pprof.Index)
+	mux.HandleFunc(admin.DebugPath+"cmdline", pprof.Cmdline)
+	mux.HandleFunc(admin.DebugPath+"profile", pprof.Profile)
+	mux.HandleFunc(admin.DebugPath+"symbol", pprof.Symbol)
+	mux.HandleFunc(admin.DebugPath+"trace", pprof.Trace)
+	return mux
+}
+
 // appliedBeforeAnswer makes a change through the admin API reach the decision path
 // before its answer is sent, so the next command (a check, say) sees it; changes by
 // other processes are applied within store.poll_interval instead.
 func (s *Service) appliedBeforeAnswer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.URL.Path, admin.DebugPath) {
 			h.ServeHTTP(w, r)
 			return
 		}

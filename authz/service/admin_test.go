@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -94,4 +95,38 @@ func TestManagementUnderLoad(t *testing.T) {
 		t.Fatalf("block: %d %v", code, err)
 	}
 	assertDenied(t, h.check(t, req), notSubscribed)
+}
+
+// Go's profiles are on the admin listener, behind the admin token.
+func TestPprofBehindAdminToken(t *testing.T) {
+	h := startSTS(t)
+	tok, err := os.ReadFile(h.cfg.Admin.TokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path, token string
+		status      int
+		body        string
+	}{
+		{"/debug/pprof/", "", http.StatusUnauthorized, "unauthorized"},
+		{"/debug/pprof/heap", "wrong-token-of-enough-length", http.StatusUnauthorized, "unauthorized"},
+		{"/debug/pprof/", strings.TrimSpace(string(tok)), http.StatusOK, "goroutine"},
+		{"/debug/pprof/heap?debug=1", strings.TrimSpace(string(tok)), http.StatusOK, "heap profile"},
+		{"/debug/pprof/profile?seconds=1", strings.TrimSpace(string(tok)), http.StatusOK, ""},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+h.svc.AdminAddr()+c.path, nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || !strings.Contains(string(body), c.body) {
+			t.Errorf("GET %s: %d %.80q; want %d with %q", c.path, res.StatusCode, body, c.status, c.body)
+		}
+	}
 }

@@ -65,17 +65,9 @@ func startsWithBearer(v string) bool {
 // isB64Token reports whether s is RFC 6750's b64token: 1*( ALPHA / DIGIT / "-" / "." /
 // "_" / "~" / "+" / "/" ) *"=".
 func isB64Token(s string) bool {
-	if s == "" {
-		return false
-	}
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
-			continue
-		}
-		break
+	for i < len(s) && b64tokenChars[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -87,3 +79,13 @@ func isB64Token(s string) bool {
 	}
 	return true
 }
+
+// b64tokenChars marks the characters of a b64token before its padding: one table
+// lookup per character, for the longest string a check reads whole.
+var b64tokenChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("-._~+/", byte(c)) >= 0
+	}
+	return t
+}()

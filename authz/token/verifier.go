@@ -200,7 +200,7 @@ func (v *Verifier) Ready(ctx context.Context) error {
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, *Error) {
 	var key [sha256.Size]byte
 	if v.cache != nil {
-		key = sha256.Sum256([]byte(raw))
+		key = tokenHash(raw)
 		if e, ok := v.cache.get(key, v.now()); ok && e.issuer.holds(e.by) {
 			return e.id, nil
 		}
@@ -213,6 +213,16 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, *Error) {
 		v.cache.put(key, entry{id: id, issuer: is, by: by}, v.now())
 	}
 	return id, nil
+}
+
+// tokenHash is a token's SHA-256. A token that fits (most do) is copied
+// to the stack rather than converted to a new slice on the heap.
+func tokenHash(raw string) [sha256.Size]byte {
+	var buf [4096]byte
+	if len(raw) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], raw...))
+	}
+	return sha256.Sum256([]byte(raw))
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string) (*Identity, *issuer, verifiedBy, *Error) {
