@@ -122,7 +122,8 @@ func (e *Engine) Memoization() Memoization { return e.memoization }
 func (e *Engine) Memo() *Memo { return e.memo }
 
 func prepare(ctx context.Context, compiler *ast.Compiler, files []string, data map[string]any, memoization Memoization) (*Engine, error) {
-	store := inmem.NewFromObject(map[string]any{"tollgate": data})
+	// The document is built for this engine and never changed after: no copy needed.
+	store := inmem.NewFromObjectWithOpts(map[string]any{"tollgate": data}, inmem.OptRoundTripOnWrite(false))
 	pq, err := rego.New(
 		rego.Query(Query),
 		rego.Compiler(compiler),
