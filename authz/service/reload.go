@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/tollgate/tollgate/authz"
@@ -22,8 +23,17 @@ type reloadResult struct {
 // apply (listeners and their TLS settings, logging, shutdown timeout, watching) are
 // logged and left alone; the TLS files' contents are followed on their own.
 func (s *Service) Reload(why string) error {
-	return s.refresh(why, s.reload)
+	err := s.refresh(why, s.reload)
+	if err == nil {
+		releaseMemory()
+	}
+	return err
 }
+
+// releaseMemory hands the memory a whole reload used only while it ran (the parsed
+// data file above all, several times the State it became) back to the system at once,
+// instead of keeping it as the heap's headroom until the scavenger gets to it.
+func releaseMemory() { debug.FreeOSMemory() }
 
 // refresh runs build, which swaps a new State in, records the outcome and logs it.
 func (s *Service) refresh(why string, build func() error) error {

@@ -74,6 +74,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 4),
 		resync: make(chan struct{}, 1), backing: b, tls: lt}
 	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
+	releaseMemory()
 	s.grpc = grpc.NewServer(append(lt.grpcOptions(),
 		// Envoy keeps long-lived connections and pings them; accept its pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
