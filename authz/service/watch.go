@@ -24,7 +24,7 @@ func (s *Service) watch() error {
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
-	s.syncWatches(w)
+	_ = s.syncWatches(w)
 	s.background(func(ctx context.Context) {
 		defer w.Close()
 		s.followChanges(ctx, w)
@@ -62,10 +62,19 @@ func (s *Service) followChanges(ctx context.Context, w *fsnotify.Watcher) {
 			}
 			s.log.Warn("file watch error; reload with SIGHUP if a change is missed", "error", err)
 		case <-debounce.C:
+			// A directory replaced under its name is watched anew before it is read,
+			// so an edit made once the reload has read it is not missed.
+			s.syncWatches(w)
 			_ = s.Reload("file changed: " + changed)
-			s.syncWatches(w)
+			if s.syncWatches(w) {
+				changed = "directories named by the reload, watched from now on"
+				debounce.Reset(s.cfg.Reload.Debounce)
+			}
 		case <-s.resync:
-			s.syncWatches(w)
+			if s.syncWatches(w) {
+				changed = "directories named by the reload, watched from now on"
+				debounce.Reset(s.cfg.Reload.Debounce)
+			}
 		}
 	}
 }
@@ -114,18 +123,24 @@ func (p paths) relevant(name string) bool {
 	return slices.Contains(p.files, name)
 }
 
-// syncWatches (re)adds a watch on every directory the applied configuration needs:
-// new ones after a reload, and ones replaced under the same name. It adds even a
-// directory the watcher still lists, because the kernel may report the removal of the
-// directory that had that name only later (IN_DELETE_SELF waits for its last
-// reference), and the watch list then names a watch on the old directory. Adding a
-// watch that exists is one idempotent syscall.
-func (s *Service) syncWatches(w *fsnotify.Watcher) {
+// syncWatches (re)adds a watch on every directory the applied configuration needs,
+// and reports whether one of them was not watched before: a reload that named it read
+// it before its changes were followed, so it must be read again. It adds even a
+// directory the watcher lists, as that entry may be of the directory the name had
+// before: the kernel reports a removed directory only when its last reference goes.
+// Adding a watch that exists is one idempotent syscall; for a replaced directory it
+// moves the name to the new one.
+func (s *Service) syncWatches(w *fsnotify.Watcher) bool {
+	had := w.WatchList()
+	added := false
 	for _, d := range watchedPaths(s.appliedConfig()).dirs {
 		if err := w.Add(d); err != nil {
 			s.log.Warn("cannot watch a directory; changes in it need SIGHUP", "dir", d, "error", err)
+			continue
 		}
+		added = added || !slices.Contains(had, d)
 	}
+	return added
 }
 
 func absolute(p string) string {
