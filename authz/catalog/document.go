@@ -23,6 +23,8 @@ func (c *Catalog) Router() (*route.Router, error) {
 //	applications[name]            {name, client_ids: [{issuer, client_id, environment}]}
 //	client_ids[issuer][client_id] {application, environment}
 //	subscriptions[app][api]       {status}
+//
+// The document is read only: parts of it are shared, and OPA's store takes it as it is.
 func (c *Catalog) Document() map[string]any {
 	apis := make(map[string]any, len(c.APIs))
 	for _, a := range c.APIs {
@@ -58,13 +60,21 @@ func (c *Catalog) Document() map[string]any {
 		apps[app.Name] = map[string]any{"name": app.Name, "client_ids": ids}
 	}
 	subs := map[string]any{}
+	// One {status} object per status, shared by every subscription that has it: there
+	// are few statuses and many subscriptions, and the document is never written to.
+	statuses := map[string]map[string]any{}
 	for _, s := range c.Subscriptions {
 		byApp, _ := subs[s.Application].(map[string]any)
 		if byApp == nil {
 			byApp = map[string]any{}
 			subs[s.Application] = byApp
 		}
-		byApp[s.API] = map[string]any{"status": s.Status}
+		doc, ok := statuses[s.Status]
+		if !ok {
+			doc = map[string]any{"status": s.Status}
+			statuses[s.Status] = doc
+		}
+		byApp[s.API] = doc
 	}
 	return map[string]any{
 		"apis":          apis,
