@@ -337,7 +337,11 @@ func mustKey(t *testing.T, f *memoFixture, req *authv3.CheckRequest) []byte {
 	st := f.server.State()
 	r := newRequest(req)
 	var e Evaluation
-	e.Match, e.Routed = st.Router.Match(r.api, r.http.GetHost(), r.http.GetMethod(), r.http.GetPath())
+	host, path, err := target(r.http, st.Limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Match, e.Routed = st.Router.Match(r.api, host, r.http.GetMethod(), path)
 	e.Identity, e.TokenError = authenticate(context.Background(), st, r)
 	key, ok := memoKey(nil, st.Policy.Memoization().Reads, r, &e)
 	if !ok {

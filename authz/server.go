@@ -109,19 +109,36 @@ func (s *Server) Evaluate(ctx context.Context, req *authv3.CheckRequest, opts ..
 	return e
 }
 
-// decide runs the pipeline: limits, route, token, policy. When the policies are
-// memoizable (policy.Analyze) and nobody traces the evaluation, the decision is looked
-// up by the input parts the policies can read, and the input is built and evaluated
-// only on a miss.
+// decide runs the pipeline: limits, route, token, policy.
 func (s *Server) decide(ctx context.Context, st *State, r request, e *Evaluation, opts []rego.EvalOption) {
-	if d, over := overLimits(r, st.Limits); over {
+	if d, refused := routeRequest(st, r, e); refused {
 		e.Decision = d
 		return
 	}
-	e.Match, e.Routed = st.Router.Match(r.api, r.http.GetHost(), r.http.GetMethod(), r.http.GetPath())
 	if e.Routed && !e.Match.Public {
 		e.Identity, e.TokenError = authenticate(ctx, st, r)
 	}
+	s.evaluate(ctx, st, r, e, opts)
+}
+
+// routeRequest refuses a request over the limits, or whose host or path cannot be
+// judged safely, with Tollgate's own 400; else it matches the request to a resource.
+func routeRequest(st *State, r request, e *Evaluation) (policy.Decision, bool) {
+	if d, over := overLimits(r, st.Limits); over {
+		return d, true
+	}
+	host, path, err := target(r.http, st.Limits)
+	if err != nil {
+		return invalidRequest(err.Error()), true
+	}
+	e.Match, e.Routed = st.Router.Match(r.api, host, r.http.GetMethod(), path)
+	return policy.Decision{}, false
+}
+
+// evaluate has the policy decide. When the policies are memoizable (policy.Analyze)
+// and nobody traces the evaluation, the decision is looked up by the input parts the
+// policies can read, and the input is built and evaluated only on a miss.
+func (s *Server) evaluate(ctx context.Context, st *State, r request, e *Evaluation, opts []rego.EvalOption) {
 	memo := st.Policy.Memo()
 	var buf [512]byte // the key, on the stack
 	var key []byte
@@ -175,12 +192,33 @@ func overLimits(r request, l config.Limits) (policy.Decision, bool) {
 	default:
 		return policy.Decision{}, false
 	}
+	return invalidRequest(why), true
+}
+
+// target is the request's host and path in the form APIs are matched in. A host or a
+// path that cannot be judged safely (route.Host, route.Normalize) is an error that says
+// why, which denies the request with 400 invalid_request before the router: a path
+// that another proxy or backend could resolve to something else is never decided as
+// something else.
+func target(h *authv3.AttributeContext_HttpRequest, l config.Limits) (host, path string, err error) {
+	if host, err = route.Host(h.GetHost()); err != nil {
+		return "", "", err
+	}
+	if path, err = route.Normalize(h.GetPath(), l.AllowEncodedSlashes); err != nil {
+		return "", "", err
+	}
+	return host, path, nil
+}
+
+// invalidRequest is Tollgate's own 400 deny of a request it refuses to judge, with an
+// RFC 6750 invalid_request challenge; why becomes its description.
+func invalidRequest(why string) policy.Decision {
 	return policy.Decision{
 		HTTPStatus:  400,
 		Reason:      token.CodeInvalidRequest,
 		Description: why,
 		Headers:     map[string]string{"www-authenticate": `Bearer error="invalid_request"`},
-	}, true
+	}
 }
 
 // internalError is the decision when the policy cannot decide.

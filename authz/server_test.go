@@ -13,7 +13,9 @@ import (
 // A panic anywhere in a check is a deny, never a crash of the server or an allow.
 func TestCheckRecoversPanics(t *testing.T) {
 	s := NewServer(&State{}, slog.New(slog.NewTextHandler(io.Discard, nil)), LogAll) // nil router: Match panics
-	resp, err := s.Check(context.Background(), &authv3.CheckRequest{})
+	req := &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+		Http: &authv3.AttributeContext_HttpRequest{Method: "GET", Path: "/orders/1"}}}}
+	resp, err := s.Check(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,12 @@ type Limits struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxHeaders caps the number of request headers.
 	MaxHeaders int `yaml:"max_headers"`
+	// AllowEncodedSlashes lets a request path hold an encoded slash (%2F), for APIs
+	// whose IDs need one. It is refused by default: nginx and many backends decode it
+	// into a separator, so the path they route is not the one Tollgate judged. Turn it
+	// on only when every proxy forwards the path unchanged and no backend decodes %2F
+	// before routing.
+	AllowEncodedSlashes bool `yaml:"allow_encoded_slashes"`
 }
 
 // Reload configures live reload. SIGHUP always reloads.

@@ -179,16 +179,12 @@ func contextKey(ctx string) string {
 	return strings.TrimSuffix(ctx, "/")
 }
 
-// Match finds the resource for a request. apiName, when not empty, selects the API
-// directly (Envoy's per-route context_extensions); otherwise the host and the longest
-// matching context choose it. The result is false when the path is invalid or nothing
-// matches.
-func (r *Router) Match(apiName, authority, method, rawPath string) (Match, bool) {
-	path, err := Normalize(rawPath)
-	if err != nil {
-		return Match{}, false
-	}
-	a := r.pick(apiName, authority, path)
+// Match finds the resource for a request whose host is in Host's form and whose path
+// is in Normalize's form. apiName, when not empty, selects the API directly (Envoy's
+// per-route context_extensions); otherwise the host and the longest matching context
+// choose it. The result is false when nothing matches.
+func (r *Router) Match(apiName, host, method, path string) (Match, bool) {
+	a := r.pick(apiName, host, path)
 	if a == nil {
 		return Match{}, false
 	}
@@ -211,11 +207,10 @@ func (r *Router) Match(apiName, authority, method, rawPath string) (Match, bool)
 	return m, true
 }
 
-func (r *Router) pick(apiName, authority, path string) *api {
+func (r *Router) pick(apiName, host, path string) *api {
 	if apiName != "" {
 		return r.byName[apiName]
 	}
-	host := hostOf(authority)
 	// Try contexts from the deepest one the path can hold down to "/" (the empty key).
 	for end := prefixEnd(path, r.depth); ; {
 		ctx := path[:end]
@@ -265,22 +260,4 @@ func chooseHost(apis []*api, host string) *api {
 		}
 	}
 	return anyHost
-}
-
-// hostOf returns the lowercase host of an :authority, without its port.
-func hostOf(authority string) string {
-	h := authority
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			h = h[1:i]
-		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	for i := 0; i < len(h); i++ {
-		if 'A' <= h[i] && h[i] <= 'Z' {
-			return strings.ToLower(h)
-		}
-	}
-	return h
 }

@@ -73,7 +73,7 @@ func parseSegment(s string, last bool) (segment, error) {
 	case s == "." || s == "..":
 		return segment{}, fmt.Errorf("dot segment %q", s)
 	}
-	norm, err := Normalize("/" + s)
+	norm, err := Normalize("/"+s, true)
 	if err != nil || norm != "/"+s {
 		return segment{}, fmt.Errorf("segment %q is not in normal form (write it as the normalised path would read)", s)
 	}

@@ -274,7 +274,7 @@ func TestCheckEndpointsRefuseIncompleteChecks(t *testing.T) {
 		{"forward with an absolute URI", base + httpcheck.ForwardPath, map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "http://evil/orders/1", "X-Forwarded-Host": "a"}, 400, "does not start with /"},
 		{"nginx with a method that is not one", base + httpcheck.NginxPath, map[string]string{"X-Original-Method": "GET /x", "X-Original-URI": "/orders/1"}, 400, "not an HTTP method"},
 		{"unknown endpoint", base + "/ext_authz/other", nil, 404, "check endpoints are"},
-		{"envoy, unclean path decided", base + httpcheck.EnvoyPrefix + "/orders/x/../docs/a", nil, 200, ""},
+		{"envoy, confusing path refused", base + httpcheck.EnvoyPrefix + "/orders/x/../docs/a", nil, 400, "dot segment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

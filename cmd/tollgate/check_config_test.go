@@ -121,6 +121,19 @@ func TestCheckConfig(t *testing.T) {
 		{"api from context extensions", []string{"--api", "payments", "--path", "/orders/7", "--header", bearer(read)}, exitDenied, []string{
 			"DENY 404\n", "reason       no_matching_resource",
 		}},
+		{"confusing path out of a public prefix", []string{"--path", "/orders/docs//../42"}, exitDenied, []string{
+			"DENY 400\n", "reason       invalid_request", "empty segment (//)", `www-authenticate: Bearer error="invalid_request"`,
+			"token not verified: the request was refused before routing",
+		}},
+		{"encoded slash out of a public prefix", []string{"--path", "/orders/docs/..%2F42", "--header", bearer(read)}, exitDenied, []string{
+			"DENY 400\n", "reason       invalid_request", "encoded slash (%2F)",
+		}},
+		{"host with a trailing dot", []string{"--path", "/orders/7", "--host", "API.acme.test.:443", "--header", bearer(read)}, exitOK, []string{
+			"ALLOW\n", "api          orders",
+		}},
+		{"host that is not one", []string{"--path", "/orders/7", "--host", "api acme", "--header", bearer(read)}, exitDenied, []string{
+			"DENY 400\n", "reason       invalid_request", "invalid request host",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,6 +72,8 @@ func newReport(e authz.Evaluation) *checkReport {
 		if e.Match.Public {
 			r.unverified = "the resource is public"
 		}
+	} else if e.Decision.Reason == token.CodeInvalidRequest {
+		r.unverified = "the request was refused before routing"
 	} else {
 		r.unverified = "no resource matched"
 	}
