@@ -19,8 +19,6 @@ type request struct {
 	http    *authv3.AttributeContext_HttpRequest
 	headers map[string]string // lowercase names; repeated headers joined with ","
 	api     string            // context_extensions "api", if the route names one
-	url     *url.URL          // the parsed :path; nil when it does not parse, or is not parsed yet
-	query   url.Values        // its query, parsed once for the token check and the input
 	size    headerSize        // of the header block as Envoy sent it
 }
 
@@ -39,19 +37,13 @@ func newRequest(req *authv3.CheckRequest) request {
 		api:   attrs.GetContextExtensions()["api"],
 	}
 	r.headers, r.size = headersOf(h)
-	if strings.IndexByte(h.GetPath(), '?') >= 0 { // the token check reads the query
-		r.url, r.query = parseURL(h.GetPath())
-	}
 	return r
 }
 
-// parsed returns the parsed :path and its query; a request without a query is parsed
-// only when its input is built, which a memoized decision does not need.
+// parsed returns the parsed :path and its query (nil when it does not parse), only
+// when the input is built, which a memoized decision does not need.
 func (r request) parsed() (*url.URL, url.Values) {
-	if r.url == nil {
-		return parseURL(r.http.GetPath())
-	}
-	return r.url, r.query
+	return parseURL(r.http.GetPath())
 }
 
 func parseURL(path string) (*url.URL, url.Values) {
@@ -105,9 +97,19 @@ func headersOf(h *authv3.AttributeContext_HttpRequest) (map[string]string, heade
 	return out, size
 }
 
-// queryHasToken reports an access_token query parameter (RFC 6750 section 2.3).
-func (r request) queryHasToken() bool {
-	return r.query.Has("access_token")
+// queryToken reports an access_token parameter in the query, whatever its spelling,
+// or an error for a query that does not decode and mentions one (token.InQuery).
+func (r request) queryToken() (bool, *token.Error) {
+	p := r.http.GetPath()
+	i := strings.IndexByte(p, '?')
+	if i < 0 {
+		return false, nil
+	}
+	q := p[i+1:]
+	if j := strings.IndexByte(q, '#'); j >= 0 {
+		q = q[:j]
+	}
+	return token.InQuery(q)
 }
 
 var versionTerm = ast.MustParseTerm(`{"encoding": "protojson", "ext_authz": "v3"}`)

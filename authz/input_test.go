@@ -166,22 +166,39 @@ func TestHeadersSize(t *testing.T) {
 	}
 }
 
-func TestQueryHasToken(t *testing.T) {
-	for path, want := range map[string]bool{
-		"/a?access_token=x":        true,
-		"/a?b=1&access_token=":     true,
-		"/a?my_access_token=x":     false,
-		"/a":                       false,
-		"/a?x=access_token":        false,
-		"/access_token?x=1":        false,
-		"/a?access_token%3Dx=1":    false,
-		"/a?b=1&access_token&c=2":  true,
-		"/a?access%5Ftoken=secret": true,
-	} {
+func TestQueryToken(t *testing.T) {
+	tests := []struct {
+		path string
+		want bool
+		err  *token.Error
+	}{
+		{"/a?access_token=x", true, nil},
+		{"/a?b=1&access_token=", true, nil},
+		{"/a?b=1&access_token&c=2", true, nil},
+		{"/a?access%5Ftoken=secret", true, nil},
+		{"/a?access_token=abc;x=1", true, nil},
+		{"/a?x=1;access_token=abc", true, nil},
+		{"/a?access_token=%zz", true, nil},
+		{"/a?ACCESS_TOKEN=x", true, nil},
+		{"/a?access_token=x#frag", true, nil},
+		{"/a?%zz=1&access_token=x", true, nil},
+		{"/a?my_access_token=x", false, nil},
+		{"/a", false, nil},
+		{"/a?", false, nil},
+		{"/a?x=access_token", false, nil},
+		{"/access_token?x=1", false, nil},
+		{"/a?access_token%3Dx=1", false, nil},
+		{"/a?x=1#access_token=y", false, nil},
+		{"/a?x=%zz", false, nil},
+		{"/a?x=%zz&y=access_token", false, token.ErrMalformedQuery},
+		{"/a?x=access%5ftoken%zz", false, token.ErrMalformedQuery},
+		{"/a?%zzaccess_token=1", false, token.ErrMalformedQuery},
+	}
+	for _, tt := range tests {
 		r := newRequest(&authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
-			Http: &authv3.AttributeContext_HttpRequest{Path: path}}}})
-		if got := r.queryHasToken(); got != want {
-			t.Errorf("queryHasToken(%q) = %v; want %v", path, got, want)
+			Http: &authv3.AttributeContext_HttpRequest{Path: tt.path}}}})
+		if got, err := r.queryToken(); got != tt.want || err != tt.err {
+			t.Errorf("queryToken(%q) = %v, %v; want %v, %v", tt.path, got, err, tt.want, tt.err)
 		}
 	}
 }

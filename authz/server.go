@@ -173,7 +173,11 @@ func (s *Server) runPolicy(ctx context.Context, st *State, r request, e *Evaluat
 // authenticate takes the bearer token from the request and verifies it. Both results
 // are nil when the request carries no token.
 func authenticate(ctx context.Context, st *State, r request) (*token.Identity, *token.Error) {
-	raw, terr := token.Extract(r.headers["authorization"], r.queryHasToken(), st.Limits.MaxTokenBytes)
+	inQuery, terr := r.queryToken()
+	if terr != nil {
+		return nil, terr
+	}
+	raw, terr := token.Extract(r.headers["authorization"], inQuery, st.Limits.MaxTokenBytes)
 	if terr != nil || raw == "" {
 		return nil, terr
 	}

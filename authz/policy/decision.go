@@ -100,7 +100,10 @@ func optString(m map[string]any, name string) (string, error) {
 }
 
 // headerMap reads {name: value} with names lower-cased, as Envoy reports request
-// headers; a value may be a list, sent as one comma-joined value.
+// headers; a value may be a list, sent as one comma-joined value. Names that differ
+// only in case are merged deterministically (see outranks), so an author's
+// "X-Tollgate-Application" never overrides the identity header the shipped policy
+// writes in lower case, whatever the map's order.
 func headerMap(m map[string]any, name string) (map[string]string, error) {
 	v, present := m[name]
 	if !present {
@@ -111,22 +114,56 @@ func headerMap(m map[string]any, name string) (map[string]string, error) {
 		return nil, fmt.Errorf("decision.%s is %T; want an object", name, v)
 	}
 	out := make(map[string]string, len(obj))
-	for k, val := range obj {
-		k = strings.ToLower(k)
-		switch val := val.(type) {
-		case string:
-			out[k] = val
-		case []any:
-			s, err := joinStrings(val)
-			if err != nil {
-				return nil, fmt.Errorf("decision.%s[%q]: %w", name, k, err)
-			}
-			out[k] = s
-		default:
-			return nil, fmt.Errorf("decision.%s[%q] is %T; want a string", name, k, val)
+	var chosen map[string]string // lower-cased name -> the name its value came from
+	for k := range obj {
+		if strings.ToLower(k) != k { // names can collide only when one is not lower case
+			chosen = make(map[string]string, len(obj))
+			break
 		}
 	}
+	for k, val := range obj {
+		lower := strings.ToLower(k)
+		s, err := headerValue(val)
+		if err != nil {
+			return nil, fmt.Errorf("decision.%s[%q]%w", name, lower, err)
+		}
+		if chosen != nil {
+			if prev, seen := chosen[lower]; seen && !outranks(k, prev) {
+				continue
+			}
+			chosen[lower] = k
+		}
+		out[lower] = s
+	}
 	return out, nil
+}
+
+// outranks reports whether header name a wins over b, which differs from it only in
+// case: the name already in lower case (Envoy's spelling, and the shipped policy's for
+// the identity headers), else the greater one.
+func outranks(a, b string) bool {
+	aLower, bLower := strings.ToLower(a) == a, strings.ToLower(b) == b
+	if aLower != bLower {
+		return aLower
+	}
+	return a > b
+}
+
+// headerValue reads a header's value: a string, or a list of strings sent as one
+// comma-joined value. Its error continues "decision.headers[name]".
+func headerValue(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case []any:
+		s, err := joinStrings(v)
+		if err != nil {
+			return "", fmt.Errorf(": %w", err)
+		}
+		return s, nil
+	default:
+		return "", fmt.Errorf(" is %T; want a string", v)
+	}
 }
 
 func joinStrings(list []any) (string, error) {

@@ -30,6 +30,7 @@ var (
 	ErrMultipleCredentials = &Error{CodeInvalidRequest, "multiple_credentials", "the request carries more than one credential"}
 	ErrMalformedHeader     = &Error{CodeInvalidRequest, "malformed_authorization", "the Authorization header is not a valid Bearer credential"}
 	ErrTokenInQuery        = &Error{CodeInvalidRequest, "token_in_query", "access_token in the query is not accepted; send it in the Authorization header"}
+	ErrMalformedQuery      = &Error{CodeInvalidRequest, "malformed_query", "the query mentions access_token and cannot be decoded"}
 	ErrTokenTooLarge       = &Error{CodeInvalidRequest, "token_too_large", "the bearer token is longer than this server accepts"}
 
 	ErrMalformed       = invalidToken("malformed_token", "the access token is not a well-formed JWT")

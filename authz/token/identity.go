@@ -98,7 +98,9 @@ func firstString(claims jwt.MapClaims, names []string) (string, *Error) {
 }
 
 // scopes reads the first scope claim present: a space-separated string (RFC 8693,
-// RFC 9068) or a JSON array of strings (as some providers send scp).
+// RFC 9068) or a JSON array of strings (as some providers send scp). Like sub and
+// client_id, a scope with a control character is refused: scopes reach the backend in
+// x-tollgate-scopes.
 func scopes(claims jwt.MapClaims, names []string) ([]string, *Error) {
 	for _, name := range names {
 		v, ok := claims[name]
@@ -107,12 +109,15 @@ func scopes(claims jwt.MapClaims, names []string) ([]string, *Error) {
 		}
 		switch v := v.(type) {
 		case string:
+			if !headerSafe(v) {
+				return nil, errInvalidClaim(name)
+			}
 			return splitScope(v), nil
 		case []any:
 			out := make([]string, 0, len(v))
 			for _, item := range v {
 				s, ok := item.(string)
-				if !ok || s == "" || strings.ContainsAny(s, " \t") {
+				if !ok || s == "" || strings.IndexByte(s, ' ') >= 0 || !headerSafe(s) {
 					return nil, errInvalidClaim(name)
 				}
 				out = append(out, s)
@@ -126,7 +131,7 @@ func scopes(claims jwt.MapClaims, names []string) ([]string, *Error) {
 }
 
 // splitScope splits a scope string on spaces, the only separator RFC 6749 section 3.3
-// allows; other whitespace stays inside a scope token (and matches no scope).
+// allows.
 func splitScope(s string) []string {
 	out := []string{}
 	for _, tok := range strings.Split(s, " ") {

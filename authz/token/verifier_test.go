@@ -117,6 +117,12 @@ func TestVerify(t *testing.T) {
 		{"scope of the wrong type", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"scope": 42}), nil), errInvalidClaim("scope")},
 		{"client_id of the wrong type", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"client_id": []string{"a"}}), nil), errInvalidClaim("client_id")},
 		{"sub with a newline", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"sub": "a\r\nx-tollgate-api: evil"}), nil), errInvalidClaim("sub")},
+		{"scope with a vertical tab", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"scope": "a\x0bb c"}), nil), errInvalidClaim("scope")},
+		{"scope with a tab", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"scope": "a\tb"}), nil), errInvalidClaim("scope")},
+		{"scope with a newline", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"scope": "a\nx-tollgate-api: evil"}), nil), errInvalidClaim("scope")},
+		{"scope with DEL", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"scope": "a\x7f"}), nil), errInvalidClaim("scope")},
+		{"scope list item with a control character", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"scope": []string{"a", "b\x0b"}}), nil), errInvalidClaim("scope")},
+		{"scope list item with a tab", ti.asgardeo.Sign(t, asg(jwt.MapClaims{"scope": []string{"a\tb"}}), nil), errInvalidClaim("scope")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
