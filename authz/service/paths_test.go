@@ -7,50 +7,8 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/authz/config"
+	"github.com/tollgate/tollgate/authz/route/routetest"
 )
-
-// confusingPaths are request paths that one proxy or backend resolves differently from
-// another: with the test data, each would reach the public GET /orders/docs/* (or
-// another resource) under one reading and /orders/42 or /payments/1 under another.
-// Every one is refused with 400 invalid_request in every mode, with or without a
-// token.
-var confusingPaths = []string{
-	"/orders/docs//../42",
-	"/orders/docs/../42",
-	"/orders/docs/./../42",
-	"/orders/docs/x/../../42",
-	"/orders/docs/%2e%2e/42",
-	"/orders/docs/%2E%2E/42",
-	"/orders/docs/.%2e/42",
-	"/orders/docs/%2e./42",
-	"/orders/docs/..%2F42",
-	"/orders/docs/..%2f42",
-	"/orders/docs/%2e%2e%2f42",
-	"/orders/docs/x%2F..%2F..%2F42",
-	"/orders/docs/%252e%252e/42",
-	"/orders/docs/%252F..%252F42",
-	"/orders/docs/%25%32%65%25%32%65/42",
-	"/orders/docs/..;/42",
-	"/orders/docs/..;x=1/42",
-	"/orders/docs/%2e%2e;/42",
-	"/orders/docs/x/%2E%2E%3B/42",
-	"/orders/docs/.;/42",
-	"/orders/docs/..\\42",
-	"/orders/docs/..%5C42",
-	"/orders/docs/..%5c42",
-	"/orders/docs/%255C..%255C42",
-	"/orders//42",
-	"//orders/42",
-	"/orders/docs///intro",
-	"/orders/docs/intro//",
-	"/orders/42/..",
-	"/orders/42/.",
-	"/orders/docs/..",
-	"/orders/%2e%2e/payments/1",
-	"/./orders/42",
-	"/orders/docs/..%00/42",
-	"/orders/docs/intro/..?x=1",
-}
 
 // A path whose meaning depends on who normalises it is never decided as something
 // else: every mode refuses it, before any route or token.
@@ -58,11 +16,11 @@ func TestConfusingPathsRefusedInEveryMode(t *testing.T) {
 	h := start(t)
 	web := "Bearer " + h.asgardeoToken(t, "web-prod", "urn:acme:orders:read urn:acme:orders:browse", nil)
 	want := outcome{Status: 400, Error: "invalid_request", WWW: `Bearer error="invalid_request"`}
-	if len(confusingPaths) < 30 {
-		t.Fatalf("%d confusing paths; the table holds at least 30", len(confusingPaths))
+	if len(routetest.ConfusingPaths) < 30 {
+		t.Fatalf("%d confusing paths; the table holds at least 30", len(routetest.ConfusingPaths))
 	}
 	for name, ask := range modes(h) {
-		for _, p := range confusingPaths {
+		for _, p := range routetest.ConfusingPaths {
 			for _, headers := range [][]string{nil, {"Authorization", web}} {
 				got := ask(t, original{"GET", p, "api.acme.test", headers})
 				if !sameOutcome(got, want) {
