@@ -48,13 +48,17 @@ const (
 		"                            envoy.filters.http.ext_authz:\n" +
 		"                              \"@type\": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute\n" +
 		"                              disabled: true\n"
-	istioPolicy = "istio/authorization-policy.yaml"
-	istioMesh   = "istio/mesh.yaml"
-	istioApp    = "istio/tollgate.yaml"
-	configMap   = "documents[3](ConfigMap tollgate/tollgate).data"
-	istioStore  = "istio/tollgate-sts.yaml"
-	storeConfig = `documents[4](ConfigMap tollgate/tollgate-sts).data["config.yaml"]`
-	stsIssuer   = "      issuer: http://tollgate-sts.tollgate.svc.cluster.local:8080   # CHANGE if so\n"
+	normalizePath   = "                normalize_path: true\n"
+	mergeSlashes    = "                merge_slashes: true\n"
+	escapedSlashes  = "                path_with_escaped_slashes_action: REJECT_REQUEST\n"
+	istioMeshConfig = "documents[0](IstioOperator istio-system/tollgate).spec.meshConfig"
+	istioPolicy     = "istio/authorization-policy.yaml"
+	istioMesh       = "istio/mesh.yaml"
+	istioApp        = "istio/tollgate.yaml"
+	configMap       = "documents[3](ConfigMap tollgate/tollgate).data"
+	istioStore      = "istio/tollgate-sts.yaml"
+	storeConfig     = `documents[4](ConfigMap tollgate/tollgate-sts).data["config.yaml"]`
+	stsIssuer       = "      issuer: http://tollgate-sts.tollgate.svc.cluster.local:8080   # CHANGE if so\n"
 )
 
 // Copies of the samples broken on purpose are refused, by a finding that names the
@@ -137,8 +141,31 @@ func TestBrokenSamplesRejected(t *testing.T) {
 			want: `allowed_upstream_headers: warning: does not match "x-tollgate-application"`},
 		{name: "deprecated field", file: "envoy.yaml", severity: Warning, edit: replace("      domains:", "      cors: {}\n                      domains:"),
 			want: "route_config.virtual_hosts[0].cors: warning: deprecated"},
+		{name: "normalize_path false", file: "envoy.yaml", edit: replace("normalize_path: true", "normalize_path: false"),
+			want: hcm + "normalize_path: is false: a path such as /docs/../admin is passed on unresolved, and Tollgate and the backend may read it as different paths (path confusion); set normalize_path: true"},
+		{name: "normalize_path missing", file: "envoy.yaml", edit: replace(normalizePath, ""),
+			want: hcm + "normalize_path: is not set, and Envoy's default (runtime key http_connection_manager.normalize_path) is false"},
+		{name: "normalize_path missing over HTTP", file: "envoy-http.yaml", edit: replace(normalizePath, ""),
+			want: hcm + "normalize_path: is not set"},
+		{name: "merge_slashes missing", file: "envoy.yaml", edit: replace(mergeSlashes, ""),
+			want: hcm + `merge_slashes: is not true (Envoy's default is false): a path such as /docs//admin is passed on with its "//", and Tollgate and the backend may read it as different paths (path confusion); set merge_slashes: true`},
+		{name: "merge_slashes false", file: "envoy-mtls.yaml", edit: replace("merge_slashes: true", "merge_slashes: false"),
+			want: hcm + "merge_slashes: is not true"},
+		{name: "escaped slashes kept", file: "envoy.yaml", edit: replace("path_with_escaped_slashes_action: REJECT_REQUEST", "path_with_escaped_slashes_action: KEEP_UNCHANGED"),
+			want: hcm + "path_with_escaped_slashes_action: is KEEP_UNCHANGED: %2F and %5C are passed on encoded, and Tollgate and the backend may read it as different paths (path confusion); set REJECT_REQUEST"},
+		{name: "escaped slashes left to Envoy's default", file: "envoy.yaml", edit: replace(escapedSlashes, ""),
+			want: hcm + "path_with_escaped_slashes_action: is not set, and Envoy's default is KEEP_UNCHANGED"},
+		{name: "escaped slashes IMPLEMENTATION_SPECIFIC_DEFAULT", file: "envoy-http.yaml",
+			edit: replace("path_with_escaped_slashes_action: REJECT_REQUEST", "path_with_escaped_slashes_action: IMPLEMENTATION_SPECIFIC_DEFAULT"),
+			want: hcm + "path_with_escaped_slashes_action: is not set, and Envoy's default is KEEP_UNCHANGED"},
+		{name: "Istio pathNormalization unset", file: istioMesh, edit: cut("    pathNormalization:\n", "    extensionProviders:"),
+			want: istioMeshConfig + `.pathNormalization: is not set, and Istio's default is BASE, which resolves dot segments but keeps "//"`},
+		{name: "Istio pathNormalization NONE", file: istioMesh, edit: replace("normalization: DECODE_AND_MERGE_SLASHES", "normalization: NONE"),
+			want: istioMeshConfig + ".pathNormalization.normalization: is NONE, which forwards paths as sent"},
+		{name: "Istio pathNormalization BASE", file: istioMesh, edit: replace("normalization: DECODE_AND_MERGE_SLASHES", "normalization: BASE"),
+			want: istioMeshConfig + `.pathNormalization.normalization: is BASE, which resolves dot segments but keeps "//": a path such as /docs//admin reaches Tollgate and the workload with its "//", and Tollgate and the backend may read it as different paths (path confusion); set pathNormalization: {normalization: DECODE_AND_MERGE_SLASHES} (or MERGE_SLASHES)`},
 		{name: "Istio failOpen true", file: istioMesh, edit: replace("failOpen: false", "failOpen: true"),
-			want: "documents[0](IstioOperator istio-system/tollgate).spec.meshConfig.extensionProviders[0].envoyExtAuthzGrpc.failOpen: is true"},
+			want: istioMeshConfig + ".extensionProviders[0].envoyExtAuthzGrpc.failOpen: is true"},
 		{name: "Istio unknown field in the mesh config", file: istioMesh, edit: replace("failOpen: false", "failOpn: false"),
 			want: `envoyExtAuthzGrpc.failOpn: unknown field "failOpn"`},
 		{name: "CUSTOM policy naming a provider that does not exist", file: istioPolicy, edit: replace("name: tollgate    ", "name: tollgat     "),

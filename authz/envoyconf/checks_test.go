@@ -187,6 +187,7 @@ kind: ConfigMap
 metadata: {name: istio, namespace: istio-system}
 data:
   mesh: |
+    pathNormalization: {normalization: MERGE_SLASHES}
     extensionProviders:
       - name: tollgate
         envoyExtAuthzGrpc: {service: tollgate.tollgate.svc.cluster.local, port: 9191, failOpen: FAIL_OPEN}
@@ -217,6 +218,47 @@ func TestIstioConfigMap(t *testing.T) {
 		case failOpen == "true" && !strings.Contains(got, want):
 			t.Errorf("failOpen true: no finding %q among\n%s", want, got)
 		}
+	}
+}
+
+// A mesh config with an ext_authz provider must have its sidecars merge "//"; one
+// without such a provider is not Tollgate's to judge.
+func TestIstioPathNormalization(t *testing.T) {
+	const (
+		merging = "    pathNormalization: {normalization: MERGE_SLASHES}\n"
+		at      = "mesh.yaml: documents[0](ConfigMap istio-system/istio).data.mesh.pathNormalization"
+		tracing = "    extensionProviders:\n      - name: zipkin\n        zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}\n"
+	)
+	authz := strings.Replace(istioConfigMap, "FAIL_OPEN", "false", 1)
+	tests := []struct {
+		name, with, want string // want: "" for a file that passes
+		tracingOnly      bool
+	}{
+		{name: "MERGE_SLASHES", with: merging},
+		{name: "DECODE_AND_MERGE_SLASHES", with: "    pathNormalization: {normalization: DECODE_AND_MERGE_SLASHES}\n"},
+		{name: "unset", want: at + `: is not set, and Istio's default is BASE`},
+		{name: "no normalization given", with: "    pathNormalization: {}\n", want: at + `.normalization: is DEFAULT, Istio's default, BASE`},
+		{name: "DEFAULT", with: "    pathNormalization: {normalization: DEFAULT}\n", want: at + `.normalization: is DEFAULT, Istio's default, BASE`},
+		{name: "NONE", with: "    pathNormalization: {normalization: NONE}\n", want: at + `.normalization: is NONE, which forwards paths as sent`},
+		{name: "BASE", with: "    pathNormalization: {normalization: BASE}\n", want: at + `.normalization: is BASE, which resolves dot segments but keeps "//"`},
+		{name: "unknown number", with: "    pathNormalization: {normalization: 9}\n", want: at + `.normalization: is 9, which is no normalization Istio knows`},
+		{name: "BASE without an ext_authz provider", with: "    pathNormalization: {normalization: BASE}\n", tracingOnly: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mesh := strings.Replace(authz, merging, tt.with, 1)
+			if tt.tracingOnly {
+				mesh = mesh[:strings.Index(mesh, "    extensionProviders:")] + tracing
+			}
+			r := validate(t, map[string]string{"mesh.yaml": mesh})[0]
+			got := findings(r)
+			switch {
+			case tt.want == "" && !r.OK():
+				t.Errorf("want the file to pass; got\n%s", got)
+			case tt.want != "" && (r.OK() || !strings.Contains(got, tt.want) || !strings.Contains(got, "(path confusion)")):
+				t.Errorf("no error %q (path confusion) among\n%s", tt.want, got)
+			}
+		})
 	}
 }
 
@@ -264,14 +306,17 @@ const rdsBootstrap = `static_resources:
                 cluster: backend
 `
 
-// Routes from RDS may reach anything, so their connection manager needs ext_authz; a
-// TCP proxy to a backend passes no HTTP filter.
+// Routes from RDS may reach anything, so their connection manager needs ext_authz and
+// safe path handling; a TCP proxy to a backend passes no HTTP filter.
 func TestRoutesNotInTheFile(t *testing.T) {
 	r := validate(t, map[string]string{"envoy.yaml": rdsBootstrap})[0]
 	got := findings(r)
 	for _, want := range []string{
 		"listeners[0].filter_chains[0].filters[0].typed_config.rds: note: routes come from RDS",
 		"listeners[0].filter_chains[0].filters[0].typed_config.http_filters: no envoy.filters.http.ext_authz filter, yet its routes come from RDS",
+		"listeners[0].filter_chains[0].filters[0].typed_config.normalize_path: is not set",
+		"listeners[0].filter_chains[0].filters[0].typed_config.merge_slashes: is not true",
+		"listeners[0].filter_chains[0].filters[0].typed_config.path_with_escaped_slashes_action: is not set",
 		`listeners[1].filter_chains[0].filters[0].typed_config: warning: tcp_proxy to cluster "backend"`,
 	} {
 		if !strings.Contains(got, want) {

@@ -9,13 +9,16 @@ import (
 )
 
 // checkMeshConfig decodes an Istio mesh config strictly, checks its ext_authz
-// providers, and records every provider for the policies that name one.
+// providers, and records every provider for the policies that name one. A mesh config
+// with an ext_authz provider must also normalise paths so that Tollgate judges the path
+// the workload serves.
 func (m *mesh) checkMeshConfig(o object, tree any, path string) {
 	var mc meshv1alpha1.MeshConfig
 	if !decode(tree, &mc, path, o.r) {
 		return
 	}
 	m.meshConfigs++
+	extAuthz := false
 	for i, p := range mc.GetExtensionProviders() {
 		pp := index(field(path, "extensionProviders"), i)
 		if prev, dup := m.providers[p.GetName()]; dup {
@@ -33,6 +36,10 @@ func (m *mesh) checkMeshConfig(o object, tree any, path string) {
 			checkUpstreamOnAllow(at, h.GetHeadersToUpstreamOnAllow())
 		}
 		m.providers[p.GetName()] = at
+		extAuthz = extAuthz || at.extAuthz
+	}
+	if extAuthz {
+		checkPathNormalization(o, &mc, path)
 	}
 }
 

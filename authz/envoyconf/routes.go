@@ -21,16 +21,17 @@ type routeAt struct {
 }
 
 // checkRoutes checks that a connection manager which routes to a protected cluster
-// runs ext_authz, and that no route turns it off where it must not.
+// runs ext_authz and handles paths safely, and that no route turns ext_authz off where
+// it must not.
 func (c *bootstrap) checkRoutes(h hcmAt, filters []authzFilter) {
 	switch {
 	case h.m.GetRds() != nil:
 		c.r.notef(field(h.path, "rds"), "routes come from RDS (%q), which is not checked", h.m.GetRds().GetRouteConfigName())
-		c.requireAuthz(h, filters, "its routes come from RDS and may reach any cluster")
+		c.requireGuards(h, filters, "its routes come from RDS and may reach any cluster")
 		return
 	case h.m.GetScopedRoutes() != nil:
 		c.r.notef(field(h.path, "scoped_routes"), "scoped routes are not checked")
-		c.requireAuthz(h, filters, "its scoped routes may reach any cluster")
+		c.requireGuards(h, filters, "its scoped routes may reach any cluster")
 		return
 	}
 	var protected []string
@@ -43,15 +44,18 @@ func (c *bootstrap) checkRoutes(h hcmAt, filters []authzFilter) {
 		}
 	}
 	if len(protected) > 0 {
-		c.requireAuthz(h, filters, "it routes to "+quoted(protected))
+		c.requireGuards(h, filters, "it routes to "+quoted(protected))
 	}
 }
 
-// requireAuthz reports a connection manager without ext_authz that needs one.
-func (c *bootstrap) requireAuthz(h hcmAt, filters []authzFilter, why string) {
+// requireGuards reports what a connection manager that may reach a protected cluster
+// lacks: an ext_authz filter, and path handling that leaves the backend the path
+// Tollgate judged.
+func (c *bootstrap) requireGuards(h hcmAt, filters []authzFilter, why string) {
 	if len(filters) == 0 {
 		c.r.errorf(field(h.path, "http_filters"), "no envoy.filters.http.ext_authz filter, yet %s: requests reach the backend unchecked", why)
 	}
+	c.checkPathHandling(h)
 }
 
 // routes lists the connection manager's inline routes.

@@ -20,6 +20,10 @@ func TestEnvoyValidate(t *testing.T) {
 	if err := os.WriteFile(broken, []byte(strings.Replace(string(raw), "failure_mode_allow: false", "failure_mode_allow: true", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	unresolved := filepath.Join(dir, "unresolved-paths.yaml")
+	if err := os.WriteFile(unresolved, []byte(strings.Replace(string(raw), "normalize_path: true", "normalize_path: false", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -34,6 +38,9 @@ func TestEnvoyValidate(t *testing.T) {
 		{"a file that fails open", []string{"../../envoy/envoy.yaml", broken}, exitDenied, []string{
 			"../../envoy/envoy.yaml: ok",
 			broken + ": static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1].typed_config.failure_mode_allow: is true: when Tollgate cannot be reached or times out, requests go to the backend unchecked; set it to false",
+		}},
+		{"a file that forwards dot segments", []string{unresolved}, exitDenied, []string{
+			unresolved + ": static_resources.listeners[0].filter_chains[0].filters[0].typed_config.normalize_path: is false: a path such as /docs/../admin is passed on unresolved, and Tollgate and the backend may read it as different paths (path confusion); set normalize_path: true",
 		}},
 		{"no file", []string{}, exitUsage, nil},
 		{"no verb", nil, exitUsage, nil},
