@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalize$$' -fuzztime=$(FUZZTIME) ./authz/route
 	$(GO) test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./authz/route
 	$(GO) test -run='^$$' -fuzz='^FuzzExtract$$' -fuzztime=$(FUZZTIME) ./authz/token
+	$(GO) test -run='^$$' -fuzz='^FuzzInQuery$$' -fuzztime=$(FUZZTIME) ./authz/token
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./authz/sts
 	$(GO) test -run='^$$' -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME_VALIDATE) -fuzzminimizetime=5s ./authz/envoyconf
 

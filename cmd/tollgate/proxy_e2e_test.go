@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/authz/config"
+	"github.com/tollgate/tollgate/authz/route/routetest"
 	"github.com/tollgate/tollgate/authz/service"
 )
 
@@ -86,6 +88,7 @@ func TestProxiesEndToEnd(t *testing.T) {
 		start func(*testing.T, string, string) string
 	}{
 		{"nginx", startNginx},
+		{"nginx, proxy_pass with a URI", startNginxRewritingURI},
 		{"caddy", startCaddy},
 	}
 	bases := map[string]string{}
@@ -134,6 +137,22 @@ func TestProxiesEndToEnd(t *testing.T) {
 						api.checkDenied(t, res, id, c.deny)
 					}
 				})
+			}
+		})
+	}
+
+	for _, p := range proxies {
+		t.Run(p.name+"/confusing paths", func(t *testing.T) {
+			for _, path := range routetest.ConfusingPaths {
+				for _, auth := range []string{"", bearer("shop-web-prod", read)} {
+					status, id := api.sendRaw(t, bases[p.name], path, auth)
+					if api.reached(id) {
+						t.Errorf("%s (token %v) reached the upstream as %q", path, auth != "", api.uri(id))
+					}
+					if status < 400 || status >= 500 {
+						t.Errorf("%s (token %v): status %d; want a 4xx refusal", path, auth != "", status)
+					}
+				}
 			}
 		})
 	}
@@ -201,7 +220,7 @@ func startCheckTollgate(t *testing.T) (string, func()) {
 type echoUpstream struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
-	seen map[string]bool
+	seen map[string]string // X-Test-Id -> the request URI received
 }
 
 // echoed is the echo upstream's answer.
@@ -213,10 +232,10 @@ type echoed struct {
 
 func newEchoUpstream(t *testing.T) *echoUpstream {
 	t.Helper()
-	u := &echoUpstream{seen: map[string]bool{}}
+	u := &echoUpstream{seen: map[string]string{}}
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
-		u.seen[r.Header.Get("X-Test-Id")] = true
+		u.seen[r.Header.Get("X-Test-Id")] = r.RequestURI
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(echoed{Method: r.Method, URI: r.RequestURI, Header: r.Header})
@@ -230,6 +249,14 @@ func (u *echoUpstream) addr() string { return u.srv.Listener.Addr().String() }
 func (u *echoUpstream) reached(id string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	_, ok := u.seen[id]
+	return ok
+}
+
+// uri is the request URI the upstream received for the request id.
+func (u *echoUpstream) uri(id string) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	return u.seen[id]
 }
 
@@ -238,14 +265,46 @@ var testIDs struct {
 	n int
 }
 
+func newTestID(t *testing.T) string {
+	testIDs.Lock()
+	defer testIDs.Unlock()
+	testIDs.n++
+	return fmt.Sprintf("%s-%d", t.Name(), testIDs.n)
+}
+
+// sendRaw sends GET path through the proxy at base exactly as written, bytes that Go's
+// client would escape or clean included, with an Authorization header when auth is
+// set, and returns the status and the request's X-Test-Id.
+func (u *echoUpstream) sendRaw(t *testing.T, base, path, auth string) (int, string) {
+	t.Helper()
+	id := newTestID(t)
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Test-Id: " + id + "\r\n"
+	if auth != "" {
+		req += "Authorization: " + auth + "\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%s: read the answer: %v", path, err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, id
+}
+
 // send sends a request through the proxy at base, with the spoofed headers, and
 // returns the answer (its body read) and the request's X-Test-Id.
 func (u *echoUpstream) send(t *testing.T, base, method, path, auth string) (*answer, string) {
 	t.Helper()
-	testIDs.Lock()
-	testIDs.n++
-	id := fmt.Sprintf("%s-%d", t.Name(), testIDs.n)
-	testIDs.Unlock()
+	id := newTestID(t)
 	req, err := http.NewRequest(method, base+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +404,20 @@ func (u *echoUpstream) checkDenied(t *testing.T, res *answer, id string, want de
 // base URL once it serves.
 func startNginx(t *testing.T, tollgate, api string) string {
 	t.Helper()
+	return startNginxWith(t, tollgate, api, nil)
+}
+
+// startNginxRewritingURI runs examples/nginx.conf with the common variant
+// "proxy_pass http://api/;", with which nginx sends the upstream the path it
+// normalised and decoded (%2F included), not the client's.
+func startNginxRewritingURI(t *testing.T, tollgate, api string) string {
+	t.Helper()
+	return startNginxWith(t, tollgate, api, map[string]string{"proxy_pass http://api;": "proxy_pass http://api/;"})
+}
+
+// startNginxWith is startNginx with more edits of the sample.
+func startNginxWith(t *testing.T, tollgate, api string, more map[string]string) string {
+	t.Helper()
 	bin := lookPath(t, "nginx")
 	raw := readSample(t, "nginx.conf")
 	if m := regexp.MustCompile(`(?m)^load_module (\S+);`).FindStringSubmatch(raw); m != nil {
@@ -361,12 +434,14 @@ func startNginx(t *testing.T, tollgate, api string) string {
 	files := fmt.Sprintf("access_log %[1]s/access.log;\n    client_body_temp_path %[1]s/client_body;\n"+
 		"    proxy_temp_path %[1]s/proxy;\n    fastcgi_temp_path %[1]s/fastcgi;\n    uwsgi_temp_path %[1]s/uwsgi;\n"+
 		"    scgi_temp_path %[1]s/scgi;\n", dir)
-	conf := rewrite(t, "nginx.conf", raw, map[string]string{
+	edits := map[string]string{
 		"server 127.0.0.1:8181;": "server " + tollgate + ";",
 		"server 127.0.0.1:3000;": "server " + api + ";",
 		"listen 8080;":           "listen " + addr + ";",
 		"\nhttp {\n":             "\nhttp {\n    " + files,
-	})
+	}
+	maps.Copy(edits, more)
+	conf := rewrite(t, "nginx.conf", raw, edits)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
