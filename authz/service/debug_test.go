@@ -58,7 +58,7 @@ func TestPublicReadyzHidesDetails(t *testing.T) {
 				t.Fatalf("readiness details: last reload %+v; want refused, naming broken-private.rego", d.LastReload)
 			}
 			hidden := []string{
-				h.dir, // the data file, or the store
+				h.dir,                                                        // the data file, or the store
 				policies, "authz.rego", "broken-private", "rego_parse_error", // the reload's error
 				"acme-private-tenant", partner.Server.URL, h.asgJWKS.URL(), d.Issuers[2].LastError,
 				"partner-acme", "asgardeo", "memoization",
