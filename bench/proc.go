@@ -149,14 +149,20 @@ func (s *server) memory() (rss, peak int64, err error) {
 	return rss, peak, sc.Err()
 }
 
-// readiness is the part of Tollgate's /readyz body the benchmark reads.
+// readiness is the part of Tollgate's /readyz body the benchmark reads: whether it is
+// ready, and when the last reload ran and whether it succeeded (the public body says
+// no more; the reason of a refusal is in Tollgate's log).
 type readiness struct {
 	Status     string `json:"status"`
 	LastReload *struct {
-		At    time.Time `json:"at"`
-		OK    bool      `json:"ok"`
-		Error string    `json:"error"`
+		At time.Time `json:"at"`
+		OK bool      `json:"ok"`
 	} `json:"last_reload"`
+}
+
+// reloadedSince reports whether r shows a reload that before did not show.
+func (r readiness) reloadedSince(before readiness) bool {
+	return r.LastReload != nil && (before.LastReload == nil || !r.LastReload.At.Equal(before.LastReload.At))
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}

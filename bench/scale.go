@@ -99,9 +99,9 @@ func (r *runner) reloadUnderLoad(s *server, reqs []*authv3.CheckRequest) error {
 		}
 		for {
 			now, err := readyz(s.readyz)
-			if err == nil && now.LastReload != nil && (before.LastReload == nil || !now.LastReload.At.Equal(before.LastReload.At)) {
+			if err == nil && now.reloadedSince(before) {
 				if !now.LastReload.OK {
-					return fmt.Errorf("reload of the scale data refused: %s", now.LastReload.Error)
+					return fmt.Errorf("reload of the scale data refused; the reason is in %s", s.log)
 				}
 				break
 			}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,6 +53,9 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Reload configures live reload of the policies, the data and this file.
 	Reload Reload `yaml:"reload"`
+	// Debug is the listener of the full readiness details and Go's profiles; off
+	// unless its address is set.
+	Debug Debug `yaml:"debug"`
 	// Path is the file the configuration was loaded from; empty when parsed from
 	// memory. A reload reads it again.
 	Path string `yaml:"-"`
@@ -81,6 +85,34 @@ type Reload struct {
 	// Debounce is how long to wait for more changes before reloading, so one edit
 	// (or one Kubernetes ConfigMap update) reloads once.
 	Debounce time.Duration `yaml:"debounce"`
+}
+
+// Debug configures the debug listener: the full readiness details (what is loaded
+// from where, each issuer's key source and last error, the last reload's error) and
+// Go's pprof profiles. It has no authentication, so it listens on loopback only, for
+// an operator on the host (or kubectl port-forward); the public /readyz says only
+// ready or not.
+type Debug struct {
+	// Address is host:port on loopback: localhost, an address of 127.0.0.0/8, or
+	// [::1]. Empty, the default, turns the listener off.
+	Address string `yaml:"address"`
+}
+
+// On reports whether the debug listener runs.
+func (d Debug) On() bool { return d.Address != "" }
+
+// validate accepts an address whose host stays on this machine (see IsLoopback): an
+// empty host would listen on every interface, and a name other than localhost could
+// resolve to one.
+func (d Debug) validate() error {
+	host, _, err := net.SplitHostPort(d.Address)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", d.Address, err)
+	}
+	if !IsLoopback(host) {
+		return fmt.Errorf("%q is not a loopback address; use localhost, 127.0.0.1 (or another address of 127.0.0.0/8) or [::1], since the listener has no authentication", d.Address)
+	}
+	return nil
 }
 
 // Listener is a network address to listen on, and how clients are authenticated there.

@@ -20,6 +20,9 @@ func (c *Config) Validate() error {
 	if c.Check.On() {
 		add("check.address", checkAddress(c.Check.Address))
 	}
+	if c.Debug.On() {
+		add("debug.address", c.Debug.validate())
+	}
 	for _, l := range c.listenersTLS() {
 		errs = append(errs, l.tls.validate(l.key)...)
 	}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -64,19 +63,6 @@ func (s *Service) AdminAddr() string {
 		return ""
 	}
 	return s.adminLn.Addr().String()
-}
-
-// pprofHandler serves Go's profiles under admin.DebugPath: the index, cpu (profile),
-// trace, cmdline, symbol, and the named profiles (heap, allocs, goroutine, mutex,
-// block, threadcreate) through the index.
-func pprofHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc(admin.DebugPath, pprof.Index)
-	mux.HandleFunc(admin.DebugPath+"cmdline", pprof.Cmdline)
-	mux.HandleFunc(admin.DebugPath+"profile", pprof.Profile)
-	mux.HandleFunc(admin.DebugPath+"symbol", pprof.Symbol)
-	mux.HandleFunc(admin.DebugPath+"trace", pprof.Trace)
-	return mux
 }
 
 // appliedBeforeAnswer makes a change through the admin API reach the decision path

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -85,39 +86,82 @@ type harness struct {
 	dir      string // holds the data file and, for reload tests, config.yaml
 }
 
-// readiness is the body of /readyz.
+// readiness is the body of the debug listener's readiness details.
 type readiness struct {
 	Status  string `json:"status"`
 	Reason  string `json:"reason"`
 	Issuers []struct {
 		Name      string `json:"name"`
+		Source    string `json:"source"`
 		Keys      int    `json:"keys"`
 		LastError string `json:"last_error"`
 	} `json:"issuers"`
 	State struct {
 		APIs     int      `json:"apis"`
 		Policies []string `json:"policies"`
+		Data     string   `json:"data"`
 	} `json:"state"`
 	LastReload *struct {
 		OK    bool   `json:"ok"`
 		Error string `json:"error"`
 	} `json:"last_reload"`
 	code int
+	raw  string
 }
 
-// readyz fetches /readyz.
-func (h *harness) readyz(t *testing.T) readiness {
+// details fetches the readiness details from the debug listener.
+func (h *harness) details(t *testing.T) readiness {
+	t.Helper()
+	res, err := http.Get("http://" + h.svc.DebugAddr() + service.DebugReadyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := readiness{code: res.StatusCode, raw: string(raw)}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("%s body %s: %v", service.DebugReadyPath, raw, err)
+	}
+	return r
+}
+
+// publicReadiness is the body of /readyz, which anyone who reaches the STS may read.
+type publicReadiness struct {
+	Status   string `json:"status"`
+	Reason   string `json:"reason"`
+	Policies string `json:"policies"`
+	Data     string `json:"data"`
+	Issuers  struct {
+		Ready    int `json:"ready"`
+		NotReady int `json:"not_ready"`
+	} `json:"issuers"`
+	LastReload *struct {
+		At time.Time `json:"at"`
+		OK bool      `json:"ok"`
+	} `json:"last_reload"`
+	code int
+	raw  string
+}
+
+// readyz fetches /readyz from the HTTP listener.
+func (h *harness) readyz(t *testing.T) publicReadiness {
 	t.Helper()
 	res, err := http.Get("http://" + h.svc.HTTPAddr() + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var r readiness
-	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
-		t.Fatalf("/readyz body: %v", err)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	r.code = res.StatusCode
+	r := publicReadiness{code: res.StatusCode, raw: string(raw)}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("/readyz body %s: %v", raw, err)
+	}
 	return r
 }
 
@@ -139,7 +183,7 @@ func startWith(t *testing.T, edit func(*config.Config)) *harness {
 func (h *harness) waitAllKeys(t *testing.T) {
 	t.Helper()
 	waitFor(t, func() bool {
-		for _, is := range h.readyz(t).Issuers {
+		for _, is := range h.details(t).Issuers {
 			if is.Keys == 0 {
 				return false
 			}
@@ -155,6 +199,7 @@ func startUnready(t *testing.T, edit func(*config.Config)) *harness {
 	h := newHarness(t)
 	cfg := config.Default()
 	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Check.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Debug.Address = "127.0.0.1:0"
 	cfg.Policies, _ = filepath.Abs("../../policies")
 	cfg.Data = filepath.Join(h.dir, "data.yaml")
 	cfg.Log.Decisions = "all"

@@ -8,12 +8,14 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/authz/config"
+	"github.com/tollgate/tollgate/authz/service"
 )
 
-// memoization is the part of /readyz that says whether decisions are memoized.
+// memoization is the part of the readiness details that says whether decisions are
+// memoized.
 func (h *harness) memoization(t *testing.T) (on bool, key, reason string) {
 	t.Helper()
-	res, err := http.Get("http://" + h.svc.HTTPAddr() + "/readyz")
+	res, err := http.Get("http://" + h.svc.DebugAddr() + service.DebugReadyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,12 +37,12 @@ func (h *harness) memoization(t *testing.T) (on bool, key, reason string) {
 }
 
 // In store mode a change through the admin API is in force for the next check, even
-// when the decision it changes was memoized; /readyz and the log say decisions are
-// memoized, and each decision log line whether its decision was.
+// when the decision it changes was memoized; the readiness details and the log say
+// decisions are memoized, and each decision log line whether its decision was.
 func TestMemoizedDecisionsFollowAdminChanges(t *testing.T) {
 	h := startSTS(t)
 	if on, key, _ := h.memoization(t); !on || !strings.Contains(key, "input.token.scopes") {
-		t.Fatalf("/readyz memoization on=%v key=%q; want on", on, key)
+		t.Fatalf("readiness details: memoization on=%v key=%q; want on", on, key)
 	}
 	if !strings.Contains(h.logs.String(), `"msg":"decisions memoized"`) {
 		t.Error("no log line says decisions are memoized")
@@ -60,8 +62,8 @@ func TestMemoizedDecisionsFollowAdminChanges(t *testing.T) {
 	assertDenied(t, h.check(t, req), notSubscribed)
 }
 
-// A policy directory with a file that reads a header is not memoized, and /readyz and
-// the log say which file and line.
+// A policy directory with a file that reads a header is not memoized, and the readiness
+// details and the log say which file and line.
 func TestNotMemoizedReported(t *testing.T) {
 	policies := filepath.Join(t.TempDir(), "policies")
 	copyPolicies(t, policies)
@@ -70,7 +72,7 @@ func TestNotMemoizedReported(t *testing.T) {
 	h := startWith(t, func(c *config.Config) { c.Policies = policies })
 	on, _, reason := h.memoization(t)
 	if on || !strings.Contains(reason, "env.rego:3 reads input.attributes.request.http.headers") {
-		t.Errorf("/readyz memoization on=%v reason=%q; want off, naming env.rego:3", on, reason)
+		t.Errorf("readiness details: memoization on=%v reason=%q; want off, naming env.rego:3", on, reason)
 	}
 	if !strings.Contains(h.logs.String(), `"msg":"decisions not memoized; every check evaluates the policies"`) {
 		t.Error("no log line says decisions are not memoized")

@@ -9,7 +9,8 @@ import (
 	"github.com/tollgate/tollgate/authz/config"
 )
 
-// reloadResult is the outcome of the last reload, for /readyz and operators.
+// reloadResult is the outcome of the last reload: /readyz shows when and whether it
+// succeeded, the debug listener also why not.
 type reloadResult struct {
 	At    time.Time `json:"at"`
 	OK    bool      `json:"ok"`
@@ -131,6 +132,7 @@ func (s *Service) warnRestartOnly(next *config.Config) {
 		{"store", storeView(was), storeView(next)},
 		{"sts", stsView(was), stsView(next)},
 		{"admin", was.Admin, next.Admin},
+		{"debug", was.Debug, next.Debug},
 	} {
 		if c.old != c.next {
 			s.log.Warn("setting changed; it applies after a restart", "key", c.key,

@@ -43,6 +43,7 @@ func (h *harness) configYAML(extra string) string {
 	return fmt.Sprintf(`grpc: {address: "127.0.0.1:0"}
 http: {address: "127.0.0.1:0"}
 check: {address: "127.0.0.1:0"}
+debug: {address: "127.0.0.1:0"}
 policies: policies
 data: data.yaml
 reload: {debounce: 50ms}
@@ -166,7 +167,7 @@ func TestReloadWhileChecking(t *testing.T) {
 	h.waitReloadFailed(t, reloads+1, "nobody")
 
 	writeFile(t, dataFile, withCatalog())
-	waitFor(t, func() bool { r := h.readyz(t).LastReload; return r != nil && r.OK })
+	waitFor(t, func() bool { r := h.details(t).LastReload; return r != nil && r.OK })
 
 	reloads = h.reloadCount(t)
 	writeFile(t, filepath.Join(policies, "broken.rego"), "package tollgate.authz\n\ndeny contains \"x\" if {\n")
@@ -179,7 +180,7 @@ func TestReloadWhileChecking(t *testing.T) {
 	if err := os.Remove(filepath.Join(policies, "broken.rego")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { r := h.readyz(t).LastReload; return r != nil && r.OK })
+	waitFor(t, func() bool { r := h.details(t).LastReload; return r != nil && r.OK })
 	c.finish(t)
 	if !strings.Contains(h.logs.String(), "reload refused; the last good state keeps serving") {
 		t.Error("a refused reload must be logged with its reason")
@@ -269,14 +270,15 @@ func TestReloadOnRequest(t *testing.T) {
 	}
 }
 
-// /readyz and gRPC health are not ready until an issuer has keys, and list each
-// issuer's status.
+// /readyz and gRPC health are not ready until an issuer has keys; /readyz counts the
+// issuers that are, and the readiness details list each issuer's status.
 func TestReadiness(t *testing.T) {
 	h := newHarness(t)
 	h.asgJWKS.SetResponse(503, []byte("down"))
 	h.stsJWKS.SetResponse(503, []byte("down"))
 	cfg := config.Default()
 	cfg.GRPC.Address, cfg.HTTP.Address, cfg.Check.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Debug.Address = "127.0.0.1:0"
 	cfg.Policies = mustAbs(t, "../../policies")
 	cfg.Data = filepath.Join(h.dir, "data.yaml")
 	cfg.Issuers = []config.Issuer{
@@ -288,12 +290,17 @@ func TestReadiness(t *testing.T) {
 	}
 	h.run(t, &cfg)
 	waitFor(t, func() bool {
-		r := h.readyz(t)
+		r := h.details(t)
 		return r.Issuers[0].LastError != "" && r.Issuers[1].LastError != ""
 	})
-	r := h.readyz(t)
+	r := h.details(t)
 	if r.code != 503 || r.Status != "not_ready" || r.Reason == "" || r.State.APIs != 3 || len(r.State.Policies) != 1 {
-		t.Errorf("/readyz with every JWKS down = %d %+v", r.code, r)
+		t.Errorf("readiness details with every JWKS down = %d %+v", r.code, r)
+	}
+	p := h.readyz(t)
+	if p.code != 503 || p.Status != "not_ready" || p.Reason != r.Reason || p.Policies != "ready" || p.Data != "ready" ||
+		p.Issuers.Ready != 0 || p.Issuers.NotReady != 2 {
+		t.Errorf("/readyz with every JWKS down = %d %s", p.code, p.raw)
 	}
 	if got := h.health(t, ""); got != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("gRPC health = %v; want NOT_SERVING", got)
@@ -301,9 +308,12 @@ func TestReadiness(t *testing.T) {
 
 	h.stsJWKS.SetKeys(t, h.sts)
 	waitFor(t, func() bool { return h.readyz(t).code == 200 })
-	r = h.readyz(t)
-	if r.Status != "ready" || r.Issuers[1].Keys != 1 || r.Issuers[0].Keys != 0 || !strings.Contains(r.Issuers[0].LastError, "503") {
-		t.Errorf("/readyz with one issuer up = %+v", r)
+	r = h.details(t)
+	if r.code != 200 || r.Status != "ready" || r.Issuers[1].Keys != 1 || r.Issuers[0].Keys != 0 || !strings.Contains(r.Issuers[0].LastError, "503") {
+		t.Errorf("readiness details with one issuer up = %+v", r)
+	}
+	if p := h.readyz(t); p.Status != "ready" || p.Reason != "" || p.Issuers.Ready != 1 || p.Issuers.NotReady != 1 {
+		t.Errorf("/readyz with one issuer up = %s", p.raw)
 	}
 	waitFor(t, func() bool { return h.health(t, "") == healthpb.HealthCheckResponse_SERVING })
 }
@@ -318,7 +328,7 @@ func (h *harness) reloadCount(t *testing.T) int {
 func (h *harness) waitReloadFailed(t *testing.T, after int, want string) {
 	t.Helper()
 	waitFor(t, func() bool {
-		r := h.readyz(t).LastReload
+		r := h.details(t).LastReload
 		return h.reloadCount(t) > after && r != nil && !r.OK && strings.Contains(r.Error, want)
 	})
 }
@@ -343,7 +353,7 @@ func TestReloadIssuerSettingsKeepsKeys(t *testing.T) {
 	writeFile(t, path, strings.Replace(h.configYAML(""), "client_id_claims: [client_id, azp]}",
 		"client_id_claims: [client_id, azp], refresh_interval: 2h, fetch_timeout: 5s}", 1))
 	waitFor(t, func() bool { return h.reloadCount(t) > 0 })
-	if r := h.readyz(t); r.LastReload == nil || !r.LastReload.OK || r.code != 200 {
+	if r := h.details(t); r.LastReload == nil || !r.LastReload.OK || r.code != 200 {
 		t.Errorf("after the reload: %d %+v", r.code, r.LastReload)
 	}
 	c.finish(t)
@@ -386,7 +396,7 @@ func TestReloadWatchesNewDirectories(t *testing.T) {
 	moved := filepath.Join(t.TempDir(), "data.yaml")
 	writeFile(t, moved, testData)
 	writeFile(t, path, strings.Replace(h.configYAML(""), "data: data.yaml", "data: "+moved, 1))
-	waitFor(t, func() bool { r := h.readyz(t).LastReload; return r != nil && r.OK })
+	waitFor(t, func() bool { r := h.details(t).LastReload; return r != nil && r.OK })
 	if err := h.svc.Reload("test"); err != nil {
 		t.Fatal(err)
 	}

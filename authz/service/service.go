@@ -1,6 +1,7 @@
 // Package service runs Tollgate's listeners: the ext_authz gRPC server (with gRPC
-// health and reflection) and the HTTP server of /healthz and /readyz. It owns their
-// lifecycle, including draining in-flight checks on shutdown.
+// health and reflection), the HTTP server of /healthz, /readyz and the STS, the HTTP
+// check endpoints, the admin API and the debug listener. It owns their lifecycle,
+// including draining in-flight checks on shutdown.
 package service
 
 import (
@@ -42,9 +43,11 @@ type Service struct {
 	adminLn net.Listener
 	check   *http.Server // the HTTP check endpoints, unless check.address is empty
 	checkLn net.Listener
+	debug   *http.Server // readiness details and pprof on loopback, when debug.address is set
+	debugLn net.Listener
 	tls     listenerTLS // the certificates of the listeners that serve TLS
 	wg      sync.WaitGroup
-	errs    chan error
+	errs    chan error // one place for each server's error, so none blocks on it
 
 	resync     chan struct{} // asks the file watcher to follow a reload's paths
 	reloadMu   sync.Mutex    // one reload at a time
@@ -71,7 +74,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		stop()
 		return nil, errors.Join(err, b.close())
 	}
-	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 4),
+	s := &Service{cfg: cfg, applied: cfg, log: log, ctx: ctx, stop: stop, health: health.NewServer(), errs: make(chan error, 5),
 		resync: make(chan struct{}, 1), backing: b, tls: lt}
 	s.authz = authz.NewServer(st, log, cfg.Log.Decisions)
 	releaseMemory()
@@ -91,6 +94,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		IdleTimeout:       time.Minute,
 	}
 	s.check = s.newCheck()
+	s.debug = s.newDebug()
 	if s.admin, err = s.newAdmin(cfg); err != nil {
 		stop()
 		return nil, errors.Join(err, b.close())
@@ -105,19 +109,14 @@ func (s *Service) Start() error {
 		return fmt.Errorf("grpc listener: %w", err)
 	}
 	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP.Address); err != nil {
-		_ = s.grpcLn.Close()
+		s.closeListeners()
 		return fmt.Errorf("http listener: %w", err)
 	}
-	if err := s.startCheck(); err != nil {
-		_, _ = s.grpcLn.Close(), s.httpLn.Close()
-		return err
-	}
-	if err := s.startAdmin(); err != nil {
-		_, _ = s.grpcLn.Close(), s.httpLn.Close()
-		if s.checkLn != nil {
-			_ = s.checkLn.Close()
+	for _, start := range []func() error{s.startCheck, s.startAdmin, s.startDebug} {
+		if err := start(); err != nil {
+			s.closeListeners()
+			return err
 		}
-		return err
 	}
 	s.updateHealth()
 	s.wg.Add(2)
@@ -153,6 +152,16 @@ func (s *Service) Start() error {
 	return nil
 }
 
+// closeListeners closes the listeners Start opened before one failed; the servers of
+// those that serve already stop with them.
+func (s *Service) closeListeners() {
+	for _, ln := range []net.Listener{s.grpcLn, s.httpLn, s.checkLn, s.adminLn, s.debugLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
 // background runs f until the service stops.
 func (s *Service) background(f func(ctx context.Context)) {
 	s.wg.Add(1)
@@ -186,6 +195,10 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	}
 	if s.check != nil {
 		httpErr = errors.Join(httpErr, s.check.Shutdown(ctx))
+	}
+	if s.debug != nil {
+		// Nothing there to drain: a profile in progress need not hold the shutdown up.
+		httpErr = errors.Join(httpErr, s.debug.Close())
 	}
 	var err error
 	select {

@@ -71,6 +71,7 @@ func (h *stsHarness) seed(t *testing.T) {
 	}
 	h.cfg = config.Default()
 	h.cfg.GRPC.Address, h.cfg.HTTP.Address, h.cfg.Check.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	h.cfg.Debug.Address = "127.0.0.1:0"
 	h.cfg.Policies, _ = filepath.Abs("../../policies")
 	h.cfg.Store = &config.Store{Path: db, KeyFile: db + ".key", PollInterval: config.DefaultPollInterval}
 	h.cfg.STS.Issuer = "http://sts.tollgate.test"
@@ -236,7 +237,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 			t.Errorf("token %s: denied %s", name, resp.GetDeniedResponse().GetBody())
 		}
 	}
-	if r := h.readyz(t); r.code != 200 || r.State.APIs != 3 {
+	if r := h.details(t); r.code != 200 || r.State.APIs != 3 {
 		t.Errorf("readyz after restart: %+v", r)
 	}
 }
