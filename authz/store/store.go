@@ -69,7 +69,7 @@ type Store interface {
 	DeleteCredential(ctx context.Context, actor, application, environment string) error
 
 	// PutCredential sets the application's STS credential for c.Environment, replacing
-	// (and so revoking) the one it had there.
+	// (and so revoking) the one it had there. A zero c.CreatedAt means now.
 	PutCredential(ctx context.Context, actor string, c Credential) error
 	// Credential returns the STS credential with this client ID, or ErrNotFound.
 	Credential(ctx context.Context, clientID string) (Credential, error)
@@ -102,7 +102,8 @@ type Credential struct {
 	// Environment is catalog.Production or catalog.Sandbox.
 	Environment string
 	SecretHash  []byte
-	CreatedAt   time.Time
+	// CreatedAt is when the credential was made; PutCredential stamps a zero one.
+	CreatedAt time.Time
 }
 
 // SigningKey is an STS signing key. Its private key is stored sealed (encrypted and
