@@ -59,9 +59,11 @@ type Store interface {
 	// DeleteApplication deletes an application with its subscriptions, client-ID
 	// bindings and STS credentials.
 	DeleteApplication(ctx context.Context, actor, name string) error
-	// UnbindClientID removes an external issuer's client-ID binding. STSIssuer client
-	// IDs are credentials: DeleteCredential removes them.
-	UnbindClientID(ctx context.Context, actor, issuer, clientID string) error
+	// UnbindClientID removes an external issuer's client-ID binding to the
+	// application; it is ErrNotFound unless the client ID is bound to that application
+	// when the change commits. STSIssuer client IDs are credentials: DeleteCredential
+	// removes them.
+	UnbindClientID(ctx context.Context, actor, application, issuer, clientID string) error
 	// DeleteSubscription deletes the application's subscription to the API.
 	DeleteSubscription(ctx context.Context, actor, application, api string) error
 	// DeleteCredential deletes (and so revokes) the application's STS credential for
