@@ -67,7 +67,9 @@ func (h *handler) checkBinding(b Binding) error {
 }
 
 // deleteBinding removes a binding of the application. Any issuer's binding may go,
-// also one no longer configured.
+// also one no longer configured. The store deletes it only if it still belongs to the
+// application when the delete commits: a concurrent rebind to another application is
+// answered 404, never undone.
 func (h *handler) deleteBinding(_ http.ResponseWriter, r *http.Request) (reply, error) {
 	app, err := h.findApplication(r)
 	if err != nil {
@@ -77,11 +79,7 @@ func (h *handler) deleteBinding(_ http.ResponseWriter, r *http.Request) (reply, 
 	if issuer == store.STSIssuer {
 		return reply{}, errNotFound("issuer %q client IDs are keys, not bindings: DELETE %s/applications/%s/keys/{environment} revokes one", issuer, prefix, app.Name)
 	}
-	bound := slices.ContainsFunc(app.ClientIDs, func(b catalog.ClientID) bool { return b.Issuer == issuer && b.ClientID == clientID })
-	if !bound {
-		return reply{}, errNotFound("application %q has no binding of client ID %q of issuer %q", app.Name, clientID, issuer)
-	}
-	return noContent, h.store.UnbindClientID(r.Context(), actor, issuer, clientID)
+	return noContent, h.store.UnbindClientID(r.Context(), actor, app.Name, issuer, clientID)
 }
 
 // externalBindings returns the application's client IDs but the STS's, which are keys.

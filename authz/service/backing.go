@@ -71,12 +71,14 @@ func (b *backing) close() error {
 // followStore applies every committed change to the store, by this process or
 // another, within one poll interval: it rereads the STS keys and rebuilds the State's
 // data. What fails is tried again at the next poll; the last good State and keys keep
-// serving meanwhile.
+// serving meanwhile. The two are independent: keys that cannot be read do not hold
+// back a block or a revocation.
 func (s *Service) followStore(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Store.PollInterval)
 	defer t.Stop()
-	last, err := s.backing.store.Version(ctx)
-	if err != nil {
+	var f storeFollower
+	var err error
+	if f.applied, err = s.backing.store.Version(ctx); err != nil {
 		s.log.Error("read the store version", "error", err)
 	}
 	for {
@@ -85,24 +87,45 @@ func (s *Service) followStore(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		v, err := s.backing.store.Version(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("read the store version; will retry", "error", err)
-			}
-			continue
+		s.pollStore(ctx, &f)
+	}
+}
+
+// storeFollower is what followStore remembers between polls.
+type storeFollower struct {
+	applied int64  // the store version the State's data was last built at
+	keysErr string // why the last STS key refresh failed; empty if it did not
+}
+
+// pollStore applies the store's changes since the last poll. The STS keys are read
+// again when the store changed, and at every poll while their last read failed.
+func (s *Service) pollStore(ctx context.Context, f *storeFollower) {
+	v, err := s.backing.store.Version(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("read the store version; will retry", "error", err)
 		}
-		if v == last {
-			continue
-		}
-		if s.backing.sts != nil {
-			if err := s.backing.sts.Refresh(ctx); err != nil {
-				s.log.Error("reread the STS signing keys; the current ones keep serving", "error", err)
-				continue
-			}
-		}
-		if s.refresh("store change", s.reloadData) == nil {
-			last = v
-		}
+		return
+	}
+	changed := v != f.applied
+	if s.backing.sts != nil && (changed || f.keysErr != "") {
+		s.refreshKeys(ctx, f)
+	}
+	if changed && s.refresh("store change", s.reloadData) == nil {
+		f.applied = v
+	}
+}
+
+// refreshKeys rereads the STS signing keys. A failure is logged when it starts or its
+// reason changes, not at every poll that repeats it, and its end is logged too.
+func (s *Service) refreshKeys(ctx context.Context, f *storeFollower) {
+	err := s.backing.sts.Refresh(ctx)
+	switch {
+	case err == nil && f.keysErr != "":
+		s.log.Info("STS signing keys read again")
+		f.keysErr = ""
+	case err != nil && ctx.Err() == nil && err.Error() != f.keysErr:
+		s.log.Error("reread the STS signing keys; the current ones keep serving and are tried again at every poll", "error", err)
+		f.keysErr = err.Error()
 	}
 }

@@ -135,30 +135,33 @@ func bind(ctx context.Context, tx *sql.Tx, app string, b catalog.ClientID) (bool
 	return changed(res)
 }
 
-// UnbindClientID removes the binding of an external issuer's client ID. An STSIssuer
-// client ID is a credential, never a binding: DeleteCredential removes it.
-func (s *SQLite) UnbindClientID(ctx context.Context, actor, issuer, clientID string) error {
+// UnbindClientID removes the binding of an external issuer's client ID to the
+// application. The delete itself requires the owner, so a binding moved to another
+// application since the caller looked stays where it is: ErrNotFound, as for one that
+// does not exist. An STSIssuer client ID is a credential, never a binding:
+// DeleteCredential removes it.
+func (s *SQLite) UnbindClientID(ctx context.Context, actor, application, issuer, clientID string) error {
 	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
 		if issuer == STSIssuer {
 			return nil, fmt.Errorf("%w: issuer %q client IDs are STS credentials, not bindings; delete the credential", ErrNotFound, STSIssuer)
 		}
-		var app, env string
-		err := tx.QueryRowContext(ctx, `DELETE FROM client_bindings WHERE issuer = ? AND client_id = ? RETURNING application, environment`,
-			issuer, clientID).Scan(&app, &env)
+		var env string
+		err := tx.QueryRowContext(ctx, `DELETE FROM client_bindings WHERE issuer = ? AND client_id = ? AND application = ? RETURNING environment`,
+			issuer, clientID, application).Scan(&env)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
+			return nil, fmt.Errorf("%w: the application has no such binding", ErrNotFound)
 		}
 		if err != nil {
 			return nil, err
 		}
 		return &change{action: "client_id.unbind", target: clientID, detail: map[string]string{
 			"issuer":      issuer,
-			"application": app,
+			"application": application,
 			"environment": env,
 		}}, nil
 	})
 	if err != nil {
-		return fmt.Errorf("unbind client ID %q of issuer %q: %w", clientID, issuer, err)
+		return fmt.Errorf("unbind client ID %q of issuer %q from application %q: %w", clientID, issuer, application, err)
 	}
 	return nil
 }

@@ -71,3 +71,35 @@ func BenchmarkGrantableScopes(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBlockSubscription is the latency of one management write as an operator
+// makes it: a subscription blocked or unblocked, each a committed change with its
+// check of the whole data, audit entry and sync to disk. It runs on the small test
+// data and on benchStore's, to separate the sync from the check.
+func BenchmarkBlockSubscription(b *testing.B) {
+	for _, bb := range []struct {
+		name string
+		open func(*testing.B) (*SQLite, catalog.Subscription)
+	}{
+		{"small", func(b *testing.B) (*SQLite, catalog.Subscription) {
+			s, _ := imported(b)
+			return s, catalog.Subscription{Application: "shop-web", API: "orders"}
+		}},
+		{"50apis-200apps", func(b *testing.B) (*SQLite, catalog.Subscription) {
+			return benchStore(b), catalog.Subscription{Application: "app-0", API: "api-0"}
+		}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			s, sub := bb.open(b)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				sub.Status = []string{catalog.Blocked, catalog.Active}[i%2]
+				if err := s.PutSubscription(ctx, "bench", sub); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

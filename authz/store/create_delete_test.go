@@ -23,7 +23,7 @@ func TestCreateAndDeleteAreAudited(t *testing.T) {
 		{"application.create", "new-app", `{}`, func() error { return s.CreateApplication(ctx, "admin", "new-app") }},
 		{"api.create", "search", `{"context":"/search","hosts":0,"resources":1}`, func() error { return s.CreateAPI(ctx, "admin", search) }},
 		{"client_id.unbind", "shop-web-prod", `{"application":"shop-web","environment":"production","issuer":"demo"}`,
-			func() error { return s.UnbindClientID(ctx, "admin", "demo", "shop-web-prod") }},
+			func() error { return s.UnbindClientID(ctx, "admin", "shop-web", "demo", "shop-web-prod") }},
 		{"subscription.delete", "shop-web", `{"api":"payments","status":"blocked"}`,
 			func() error { return s.DeleteSubscription(ctx, "admin", "shop-web", "payments") }},
 		{"credential.delete", "sts-rep", `{"application":"reporting","environment":"sandbox"}`,
@@ -57,9 +57,10 @@ func TestDeleteMissing(t *testing.T) {
 	deletes := map[string]func() error{
 		"application":                 func() error { return s.DeleteApplication(ctx, "admin", "nope") },
 		"api":                         func() error { return s.DeleteAPI(ctx, "admin", "nope") },
-		"binding":                     func() error { return s.UnbindClientID(ctx, "admin", "demo", "nope") },
-		"binding of another issuer":   func() error { return s.UnbindClientID(ctx, "admin", "other", "shop-web-prod") },
-		"sts client ID":               func() error { return s.UnbindClientID(ctx, "admin", STSIssuer, "shop-web-prod") },
+		"binding":                     func() error { return s.UnbindClientID(ctx, "admin", "shop-web", "demo", "nope") },
+		"binding of another app":      func() error { return s.UnbindClientID(ctx, "admin", "reporting", "demo", "shop-web-prod") },
+		"binding of another issuer":   func() error { return s.UnbindClientID(ctx, "admin", "shop-web", "other", "shop-web-prod") },
+		"sts client ID":               func() error { return s.UnbindClientID(ctx, "admin", "shop-web", STSIssuer, "shop-web-prod") },
 		"subscription":                func() error { return s.DeleteSubscription(ctx, "admin", "idle", "orders") },
 		"subscription of missing app": func() error { return s.DeleteSubscription(ctx, "admin", "nope", "orders") },
 		"credential":                  func() error { return s.DeleteCredential(ctx, "admin", "shop-web", catalog.Production) },
@@ -76,6 +77,24 @@ func TestDeleteMissing(t *testing.T) {
 	if entries, _ := s.Audit(ctx, 100); len(entries) != 1 {
 		t.Errorf("%d audit entries, want only the import's", len(entries))
 	}
+}
+
+// TestUnbindRequiresTheOwner unbinds a client ID naming another application, as an
+// admin request would after a concurrent rebind: the binding stays. Naming its owner
+// removes it.
+func TestUnbindRequiresTheOwner(t *testing.T) {
+	s, c := imported(t)
+	err := s.UnbindClientID(ctx, "admin", "reporting", "demo", "shop-web-prod")
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unbind naming another application: err %v, want ErrNotFound", err)
+	}
+	assertCatalog(t, s, c)
+	if err := s.UnbindClientID(ctx, "admin", "shop-web", "demo", "shop-web-prod"); err != nil {
+		t.Fatalf("unbind naming the owner: %v", err)
+	}
+	web := &c.Applications[0]
+	web.ClientIDs = slices.DeleteFunc(slices.Clone(web.ClientIDs), func(b catalog.ClientID) bool { return b.ClientID == "shop-web-prod" })
+	assertCatalog(t, s, c)
 }
 
 func TestCreateConflicts(t *testing.T) {

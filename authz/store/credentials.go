@@ -5,14 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tollgate/tollgate/authz/catalog"
 )
 
 // PutCredential sets the application's credential for c.Environment: the one it had
 // there is deleted, so its secret stops working in the same commit. The application
-// must exist, and c.ClientID must not be another credential's (else ErrConflict).
-// The audit entry names the client IDs, never the secret hash.
+// must exist, and c.ClientID must not be another credential's (else ErrConflict). A
+// zero c.CreatedAt is stored as the time of the write: a credential always says when
+// it was made. The audit entry names the client IDs, never the secret hash.
 func (s *SQLite) PutCredential(ctx context.Context, actor string, c Credential) error {
 	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
 		replaced, err := putCredential(ctx, tx, c)
@@ -35,6 +37,9 @@ func (s *SQLite) PutCredential(ctx context.Context, actor string, c Credential) 
 func putCredential(ctx context.Context, tx *sql.Tx, c Credential) (string, error) {
 	if len(c.SecretHash) == 0 {
 		return "", errors.New("no secret hash")
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = time.Now()
 	}
 	created, err := encodeTime(c.CreatedAt)
 	if err != nil {

@@ -30,6 +30,26 @@ func TestCredentialRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPutCredentialStampsItsCreation stores a credential without a creation time: it
+// reads back with the time of the write, never as year 1.
+func TestPutCredentialStampsItsCreation(t *testing.T) {
+	s, _ := imported(t)
+	c := credential("shop-web", catalog.Production, "unstamped")
+	c.CreatedAt = time.Time{}
+	before := time.Now()
+	if err := s.PutCredential(ctx, "import", c); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	got, err := s.Credential(ctx, c.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedAt.Before(before) || got.CreatedAt.After(after) {
+		t.Errorf("CreatedAt %v, want between %v and %v", got.CreatedAt, before, after)
+	}
+}
+
 func TestPutCredentialRevokesTheOldOne(t *testing.T) {
 	s, _ := imported(t)
 	old := credential("shop-web", catalog.Sandbox, "old")

@@ -99,15 +99,19 @@ func createFile(path string, log *slog.Logger) error {
 }
 
 // dsn is the driver's name for the database at the absolute path: a file: URI with the
-// pragmas every connection needs. The writer begins transactions IMMEDIATE; readers
-// are query-only, so a write by mistake on the read pool fails instead of racing the
-// writer for the lock.
+// pragmas every connection needs, which the driver runs on each connection it opens.
+// synchronous is FULL: in WAL mode NORMAL syncs the log only at checkpoints, so a
+// power loss could undo a commit already acknowledged, such as a revocation, a block
+// or a key rotation; FULL syncs it at every commit. Management writes are few, and
+// the decision path never waits for one. The writer begins transactions IMMEDIATE;
+// readers are query-only, so a write by mistake on the read pool fails instead of
+// racing the writer for the lock.
 func dsn(path string, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous(FULL)")
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {

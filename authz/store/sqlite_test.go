@@ -161,3 +161,30 @@ func TestReadPoolIsQueryOnly(t *testing.T) {
 		t.Error("a write through the read pool succeeded")
 	}
 }
+
+// TestEveryConnectionSyncsFully reads PRAGMA synchronous back from every connection
+// the store may open, the writer and each of the read pool held at once: each must
+// be FULL (2), so that an acknowledged commit survives a power loss.
+func TestEveryConnectionSyncsFully(t *testing.T) {
+	const full = 2 // what PRAGMA synchronous reads for FULL
+	s, _ := openTemp(t)
+	for name, pool := range map[string]struct {
+		db    *sql.DB
+		conns int
+	}{"writer": {s.w, 1}, "reader": {s.r, readConns}} {
+		for i := range pool.conns {
+			conn, err := pool.db.Conn(ctx) // held until the test ends: the next is another
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			var level int
+			if err := conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+				t.Fatal(err)
+			}
+			if level != full {
+				t.Errorf("%s connection %d: synchronous = %d, want %d (FULL)", name, i, level, full)
+			}
+		}
+	}
+}

@@ -59,9 +59,11 @@ type Store interface {
 	// DeleteApplication deletes an application with its subscriptions, client-ID
 	// bindings and STS credentials.
 	DeleteApplication(ctx context.Context, actor, name string) error
-	// UnbindClientID removes an external issuer's client-ID binding. STSIssuer client
-	// IDs are credentials: DeleteCredential removes them.
-	UnbindClientID(ctx context.Context, actor, issuer, clientID string) error
+	// UnbindClientID removes an external issuer's client-ID binding to the
+	// application; it is ErrNotFound unless the client ID is bound to that application
+	// when the change commits. STSIssuer client IDs are credentials: DeleteCredential
+	// removes them.
+	UnbindClientID(ctx context.Context, actor, application, issuer, clientID string) error
 	// DeleteSubscription deletes the application's subscription to the API.
 	DeleteSubscription(ctx context.Context, actor, application, api string) error
 	// DeleteCredential deletes (and so revokes) the application's STS credential for
@@ -69,7 +71,7 @@ type Store interface {
 	DeleteCredential(ctx context.Context, actor, application, environment string) error
 
 	// PutCredential sets the application's STS credential for c.Environment, replacing
-	// (and so revoking) the one it had there.
+	// (and so revoking) the one it had there. A zero c.CreatedAt means now.
 	PutCredential(ctx context.Context, actor string, c Credential) error
 	// Credential returns the STS credential with this client ID, or ErrNotFound.
 	Credential(ctx context.Context, clientID string) (Credential, error)
@@ -102,7 +104,8 @@ type Credential struct {
 	// Environment is catalog.Production or catalog.Sandbox.
 	Environment string
 	SecretHash  []byte
-	CreatedAt   time.Time
+	// CreatedAt is when the credential was made; PutCredential stamps a zero one.
+	CreatedAt time.Time
 }
 
 // SigningKey is an STS signing key. Its private key is stored sealed (encrypted and
