@@ -59,7 +59,8 @@ func TestParseDefaults(t *testing.T) {
 		Reload:          Reload{Watch: true, Debounce: 250 * time.Millisecond},
 		STS: STS{
 			Issuer: "http://localhost:8080", Audience: "tollgate", TokenTTL: time.Hour, Algorithm: "RS256",
-			KeyRotation: 720 * time.Hour, FailedAuth: FailedAuth{Burst: 10, Every: 6 * time.Second},
+			KeyRotation: 720 * time.Hour, KeyPrepublish: time.Hour,
+			FailedAuth: Rate{Burst: 10, Every: 6 * time.Second}, ClientRate: Rate{Burst: 300, Every: 100 * time.Millisecond},
 		},
 		Admin: Admin{Address: "127.0.0.1:9090"},
 		Check: Listener{Address: "127.0.0.1:8181"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -46,14 +47,30 @@ type STS struct {
 	Algorithm string `yaml:"algorithm"`
 	// KeyRotation is how long a signing key signs before a new one replaces it.
 	KeyRotation time.Duration `yaml:"key_rotation"`
-	// FailedAuth limits failed client authentications at the token endpoint.
-	FailedAuth FailedAuth `yaml:"failed_auth"`
+	// KeyPrepublish is how long a new signing key is in the JWKS before it signs, so
+	// that a verifier that caches the JWKS (Envoy's jwt_authn remote_jwks, an OIDC
+	// library) has it before the first token it signs: more than 0, at most
+	// KeyRotation; give it more than the longest JWKS cache of your verifiers.
+	// `tollgate keys rotate --now` skips it, for emergencies.
+	KeyPrepublish time.Duration `yaml:"key_prepublish"`
+	// FailedAuth limits failed client authentications at the token endpoint, per
+	// source address and per client ID. Only failures count, and a correct secret is
+	// never refused because of them: the secret is checked first.
+	FailedAuth Rate `yaml:"failed_auth"`
+	// ClientRate limits token requests with the right secret per client ID, so that
+	// one client cannot spend the STS's CPU on signatures.
+	ClientRate Rate `yaml:"client_rate"`
+	// TrustedProxies are the CIDRs of the proxies in front of the STS that append
+	// the address they saw to X-Forwarded-For. Only when the TCP peer is in one of
+	// them is the client's address, for the limits and the logs, taken from that
+	// header: the right-most hop that is not itself a trusted proxy. Empty (the
+	// default), the TCP peer's address is the client's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
-// FailedAuth limits failed client authentications, per client ID and per source
-// address: each may fail Burst times at once, and then once per Every. A limited
-// client is refused with 429 before its secret is looked at.
-type FailedAuth struct {
+// Rate is a token bucket per key: Burst at once, then one more per Every. Past it the
+// token endpoint answers 429 with Retry-After.
+type Rate struct {
 	Burst int           `yaml:"burst"`
 	Every time.Duration `yaml:"every"`
 }
@@ -80,7 +97,22 @@ const (
 	DefaultTokenTTL     = time.Hour
 	DefaultAlgorithm    = "RS256"
 	DefaultKeyRotation  = 30 * 24 * time.Hour
+	// DefaultKeyPrepublish outlasts the JWKS caches of common verifiers: Envoy's
+	// remote_jwks keeps it 5 minutes by default, OIDC libraries up to an hour.
+	DefaultKeyPrepublish = time.Hour
 )
+
+// DefaultFailedAuth lets a source address or a client ID fail 10 times at once, then
+// once every 6 seconds: a misconfigured client learns quickly, a guesser (of 256-bit
+// secrets) gets nowhere.
+var DefaultFailedAuth = Rate{Burst: 10, Every: 6 * time.Second}
+
+// DefaultClientRate lets one client ID take 300 tokens at once (300 replicas of one
+// application starting together) and then 10 a second (36,000 an hour: a token a
+// minute for each of 600 replicas, where a well-behaved one takes one per token
+// lifetime). At about 1 ms per RS256 signature, one client can so use at most about 1%
+// of a core once its burst is spent.
+var DefaultClientRate = Rate{Burst: 300, Every: 100 * time.Millisecond}
 
 // STSAlgorithms are the algorithms the STS signs with: RS256 (RSA 2048) for the widest
 // support, ES256 (P-256) and EdDSA (Ed25519) for smaller tokens and faster signing.
@@ -97,7 +129,8 @@ func (s STS) On(store *Store) bool {
 func defaultSTS() STS {
 	return STS{
 		Audience: DefaultAudience, TokenTTL: DefaultTokenTTL, Algorithm: DefaultAlgorithm,
-		KeyRotation: DefaultKeyRotation, FailedAuth: FailedAuth{Burst: 10, Every: 6 * time.Second},
+		KeyRotation: DefaultKeyRotation, KeyPrepublish: DefaultKeyPrepublish,
+		FailedAuth: DefaultFailedAuth, ClientRate: DefaultClientRate,
 	}
 }
 
@@ -196,10 +229,54 @@ func (s STS) validate() []error {
 	if s.KeyRotation < time.Hour {
 		bad("key_rotation", "must be at least 1h")
 	}
-	if s.FailedAuth.Burst < 1 || s.FailedAuth.Every <= 0 {
-		bad("failed_auth", "burst must be at least 1 and every positive")
+	if s.KeyPrepublish <= 0 || s.KeyPrepublish > s.KeyRotation {
+		bad("key_prepublish", "must be more than 0 and at most key_rotation (%s)", s.KeyRotation)
+	}
+	for _, r := range []struct {
+		field string
+		rate  Rate
+	}{{"failed_auth", s.FailedAuth}, {"client_rate", s.ClientRate}} {
+		if r.rate.Burst < 1 || r.rate.Every <= 0 {
+			bad(r.field, "burst must be at least 1 and every positive")
+		}
+	}
+	for i, cidr := range s.TrustedProxies {
+		if _, err := parseProxyCIDR(cidr); err != nil {
+			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
+		}
 	}
 	return errs
+}
+
+// TrustedProxyPrefixes returns the prefixes of TrustedProxies. An entry that does not
+// parse (Validate refuses it) is left out: a proxy is trusted only if named rightly.
+func (s STS) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, cidr := range s.TrustedProxies {
+		if p, err := parseProxyCIDR(cidr); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseProxyCIDR parses one trusted_proxies entry: a CIDR without host bits, that
+// does not cover every address (trusting every peer would let any client choose the
+// address it is limited and logged as).
+func parseProxyCIDR(cidr string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(cidr)
+	switch {
+	case err != nil:
+		if a, aerr := netip.ParseAddr(cidr); aerr == nil {
+			return p, fmt.Errorf("%q is an address, not a CIDR: write %s", cidr, netip.PrefixFrom(a, a.BitLen()))
+		}
+		return p, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", cidr)
+	case p.Bits() == 0:
+		return p, fmt.Errorf("%q trusts every peer: any client could choose the address it is limited as", cidr)
+	case p != p.Masked():
+		return p, fmt.Errorf("%q has host bits set: write %s", cidr, p.Masked())
+	}
+	return p.Masked(), nil
 }
 
 // checkIssuerURL accepts an RFC 8414 issuer: an https URL, or http for local use,

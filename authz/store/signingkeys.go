@@ -20,7 +20,7 @@ func (s *SQLite) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 
 func (s *SQLite) signingKeys(ctx context.Context) ([]SigningKey, error) {
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT kid, algorithm, public_jwk, sealed, created_at, retired_at, remove_after
+		SELECT kid, algorithm, public_jwk, sealed, created_at, signs_from, retired_at, remove_after
 		FROM signing_keys ORDER BY created_at, kid`)
 	if err != nil {
 		return nil, err
@@ -39,25 +39,28 @@ func (s *SQLite) signingKeys(ctx context.Context) ([]SigningKey, error) {
 
 func scanSigningKey(rows *sql.Rows) (SigningKey, error) {
 	var k SigningKey
-	var created string
+	var created, signsFrom string
 	var retired, removeAfter sql.NullString
-	if err := rows.Scan(&k.KID, &k.Algorithm, &k.PublicJWK, &k.Sealed, &created, &retired, &removeAfter); err != nil {
+	if err := rows.Scan(&k.KID, &k.Algorithm, &k.PublicJWK, &k.Sealed, &created, &signsFrom, &retired, &removeAfter); err != nil {
 		return SigningKey{}, err
 	}
-	var errs [3]error
+	var errs [4]error
 	k.CreatedAt, errs[0] = decodeTime(created)
-	k.RetiredAt, errs[1] = decodeNullTime(retired)
-	k.RemoveAfter, errs[2] = decodeNullTime(removeAfter)
+	k.SignsFrom, errs[1] = decodeTime(signsFrom)
+	k.RetiredAt, errs[2] = decodeNullTime(retired)
+	k.RemoveAfter, errs[3] = decodeNullTime(removeAfter)
 	if err := errors.Join(errs[:]...); err != nil {
 		return SigningKey{}, fmt.Errorf("signing key %q: %w", k.KID, err)
 	}
 	return k, nil
 }
 
-// RotateSigningKey retires the active key, if any, as of k.CreatedAt, to leave the JWKS
-// after removeAfter, and adds k as the active key. k's own RetiredAt and RemoveAfter
-// are ignored. A KID already in use is ErrConflict. The audit entry names the kids and
-// the algorithm, never the sealed key.
+// RotateSigningKey adds k, which signs from k.SignsFrom, and retires as of then every
+// key that would still sign at that time, to leave the JWKS after removeAfter. A key
+// whose retirement was already set later (the active key when a pending one exists)
+// is retired earlier, at k.SignsFrom; keys retired before it keep their times. k's own
+// RetiredAt and RemoveAfter are ignored. A KID already in use is ErrConflict. The
+// audit entry names the kids, the algorithm and when k signs, never the sealed key.
 func (s *SQLite) RotateSigningKey(ctx context.Context, actor string, k SigningKey, removeAfter time.Time) error {
 	err := s.write(ctx, actor, func(tx *sql.Tx) (*change, error) {
 		retired, err := rotate(ctx, tx, k, removeAfter)
@@ -65,8 +68,9 @@ func (s *SQLite) RotateSigningKey(ctx context.Context, actor string, k SigningKe
 			return nil, err
 		}
 		return &change{action: "signing_key.rotate", target: k.KID, detail: map[string]any{
-			"algorithm": k.Algorithm,
-			"retired":   retired,
+			"algorithm":  k.Algorithm,
+			"signs_from": k.SignsFrom.UTC(),
+			"retired":    retired,
 		}}, nil
 	})
 	if err != nil {
@@ -75,31 +79,38 @@ func (s *SQLite) RotateSigningKey(ctx context.Context, actor string, k SigningKe
 	return nil
 }
 
-// rotate retires the active keys, inserts k and returns the retired kids.
+// rotate retires the keys that would sign at k.SignsFrom, inserts k and returns the
+// retired kids.
 func rotate(ctx context.Context, tx *sql.Tx, k SigningKey, removeAfter time.Time) ([]string, error) {
-	if k.CreatedAt.IsZero() || removeAfter.IsZero() {
-		return nil, errors.New("the key's creation time and removeAfter must be set")
+	switch {
+	case k.CreatedAt.IsZero() || k.SignsFrom.IsZero() || removeAfter.IsZero():
+		return nil, errors.New("the key's creation and signing times and removeAfter must be set")
+	case k.SignsFrom.Before(k.CreatedAt):
+		return nil, errors.New("the key cannot sign before it is created")
+	case removeAfter.Before(k.SignsFrom):
+		return nil, errors.New("removeAfter is before the retired keys stop signing")
 	}
-	created, err := encodeTime(k.CreatedAt)
-	if err != nil {
-		return nil, err
+	var times [3]string
+	for i, t := range []time.Time{k.CreatedAt, k.SignsFrom, removeAfter} {
+		var err error
+		if times[i], err = encodeTime(t); err != nil {
+			return nil, err
+		}
 	}
-	remove, err := encodeTime(removeAfter)
-	if err != nil {
-		return nil, err
-	}
+	created, signsFrom, remove := times[0], times[1], times[2]
 	if err := requireFreeKID(ctx, tx, k.KID); err != nil {
 		return nil, err
 	}
 	retired, err := queryStrings(ctx, tx, `
-		UPDATE signing_keys SET retired_at = ?, remove_after = ? WHERE retired_at IS NULL RETURNING kid`,
-		created, remove)
+		UPDATE signing_keys SET retired_at = ?1, remove_after = ?2
+		WHERE retired_at IS NULL OR retired_at > ?1 RETURNING kid`,
+		signsFrom, remove)
 	if err != nil {
 		return nil, err
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO signing_keys (kid, algorithm, public_jwk, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.KID, k.Algorithm, string(k.PublicJWK), k.Sealed, created)
+		INSERT INTO signing_keys (kid, algorithm, public_jwk, sealed, created_at, signs_from) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.KID, k.Algorithm, string(k.PublicJWK), k.Sealed, created, signsFrom)
 	return retired, err
 }
 

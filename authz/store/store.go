@@ -82,8 +82,9 @@ type Store interface {
 
 	// SigningKeys returns every STS signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
-	// RotateSigningKey retires every active signing key (RetiredAt = k.CreatedAt,
-	// RemoveAfter = removeAfter) and adds k as the active one, in one transaction.
+	// RotateSigningKey adds k, which signs from k.SignsFrom, and retires as of then
+	// every key that would still sign at that time (RetiredAt = k.SignsFrom,
+	// RemoveAfter = removeAfter), in one transaction.
 	RotateSigningKey(ctx context.Context, actor string, k SigningKey, removeAfter time.Time) error
 	// PurgeSigningKeys deletes the retired keys whose RemoveAfter is before now and
 	// returns their key IDs.
@@ -109,22 +110,50 @@ type Credential struct {
 }
 
 // SigningKey is an STS signing key. Its private key is stored sealed (encrypted and
-// authenticated); its public JWK in the clear, for the JWKS.
+// authenticated); its public JWK in the clear, for the JWKS. It is published from its
+// creation until RemoveAfter, and signs from SignsFrom until RetiredAt: every process
+// on the store reads these times, so all switch keys at the same moment.
 type SigningKey struct {
 	KID       string
 	Algorithm string // RS256, ES256 or EdDSA
 	PublicJWK []byte // JSON
 	Sealed    []byte // the encrypted private key
 	CreatedAt time.Time
-	// RetiredAt is when the key stopped signing; zero while it is the active key.
+	// SignsFrom is when the key begins to sign: CreatedAt for a key that signs at
+	// once, later for one published ahead so that caching verifiers know it first.
+	SignsFrom time.Time
+	// RetiredAt is when the key stops signing, set when a successor is added (and
+	// so possibly in the future); zero while no successor is.
 	RetiredAt time.Time
 	// RemoveAfter is when every token the key signed has expired, so it may leave
-	// the JWKS; zero while active.
+	// the JWKS; zero while RetiredAt is.
 	RemoveAfter time.Time
 }
 
-// Active reports whether k still signs new tokens.
-func (k SigningKey) Active() bool { return k.RetiredAt.IsZero() }
+// KeyState is what a signing key does at a given time.
+type KeyState string
+
+// The states of a signing key.
+const (
+	// KeyPending is a key in the JWKS that does not sign yet.
+	KeyPending KeyState = "pending"
+	// KeyActive is the key that signs new tokens.
+	KeyActive KeyState = "active"
+	// KeyRetired is a key that signs no more, in the JWKS until RemoveAfter.
+	KeyRetired KeyState = "retired"
+)
+
+// State is what k does at t. A key retired at or before its SignsFrom (its successor
+// came first, as after `tollgate keys rotate --now`) never signs: it is retired.
+func (k SigningKey) State(t time.Time) KeyState {
+	switch {
+	case !k.RetiredAt.IsZero() && (!t.Before(k.RetiredAt) || !k.RetiredAt.After(k.SignsFrom)):
+		return KeyRetired
+	case t.Before(k.SignsFrom):
+		return KeyPending
+	}
+	return KeyActive
+}
 
 // AuditEntry is one recorded change. Detail never holds a secret.
 type AuditEntry struct {

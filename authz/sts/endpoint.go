@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -58,32 +57,33 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// token runs one token request: read the form, authenticate the client, grant.
+// token runs one token request: read the form, authenticate the client, then, within
+// its rate, grant. The secret is checked before any limit and failures are limited
+// after it, so nobody without a client's secret can keep it from its tokens.
 func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Request) (*tokenResponse, *oauthError) {
-	addr := sourceAddr(r)
-	if wait := s.limit.wait("addr " + addr); wait > 0 {
-		return nil, errLimited(wait)
-	}
+	addr := clientAddr(r, s.proxies)
 	form, e := readForm(w, r)
 	if e != nil {
 		return nil, e
 	}
-	switch gt := form.Get("grant_type"); gt {
+	switch form.Get("grant_type") {
 	case "client_credentials":
 	case "":
 		return nil, errRequest("grant_type is required")
 	default:
-		return nil, errGrantType(fmt.Sprintf("grant_type %q is not supported; use client_credentials", truncate(gt)))
+		return nil, errGrantType("the grant_type is not supported; use client_credentials")
 	}
 	auth, e := readClientAuth(r, form)
 	if e != nil {
-		s.limit.fail("addr " + addr)
-		s.log.Warn("STS client authentication failed", "address", addr, "reason", e.Description)
-		return nil, e
+		return nil, s.failed(e, addr, "", e.Description)
 	}
 	cred, e := s.authenticate(ctx, auth, addr)
 	if e != nil {
 		return nil, e
+	}
+	if wait := s.clientRate.take(cred.ClientID); wait > 0 {
+		s.log.Warn("STS token request refused: over sts.client_rate", "client_id", cred.ClientID, "address", addr)
+		return nil, errRateLimited(wait)
 	}
 	return s.grant(ctx, cred, form)
 }
@@ -110,23 +110,18 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) 
 	if err != nil {
 		return nil, errRequest("the body is not valid form encoding")
 	}
-	for name, values := range form {
+	for _, values := range form {
 		if len(values) > 1 {
-			return nil, errRequest(fmt.Sprintf("parameter %q appears more than once", truncate(name)))
+			return nil, errRequest("a parameter appears more than once")
 		}
 	}
 	return form, nil
 }
 
-// authenticate checks the client's secret against the stored HMAC. A client ID that
-// failed too often, from this address or from all together, is refused before its
-// secret is looked at.
+// authenticate checks the client's secret against the stored HMAC, whatever failed
+// before: a correct secret always passes. A failure counts against the address and
+// the client ID.
 func (s *Server) authenticate(ctx context.Context, a clientAuth, addr string) (store.Credential, *oauthError) {
-	pair := "pair " + addr + " " + a.id
-	if wait := max(s.limit.wait(pair), s.byClient.wait(a.id)); wait > 0 {
-		s.log.Warn("STS client authentication refused: too many failures", "client_id", a.id, "address", addr)
-		return store.Credential{}, errLimited(wait)
-	}
 	cred, err := s.store.Credential(ctx, a.id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -139,29 +134,25 @@ func (s *Server) authenticate(ctx context.Context, a clientAuth, addr string) (s
 	default:
 		return cred, nil
 	}
-	s.limit.fail("addr "+addr, pair)
-	s.byClient.fail(a.id)
 	// The secret is never logged.
-	s.log.Warn("STS client authentication failed", "client_id", a.id, "address", addr, "reason", err.Error())
-	return cred, errClient("client authentication failed")
+	return cred, s.failed(errClient("client authentication failed"), addr, a.id, err.Error())
 }
 
-// sourceAddr is the client's IP address as the listener saw it.
-func sourceAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// failed counts a failed client authentication from addr, of client ID id when one
+// was given, and returns the error to answer with: e, or 429 once the address or the
+// client ID has failed more often than sts.failed_auth allows. Limited failures are
+// logged at debug level only, so that a flood of them does not flood the log.
+func (s *Server) failed(e *oauthError, addr, id, reason string) *oauthError {
+	wait := s.failedByAddr.take(addr)
+	if id != "" {
+		wait = max(wait, s.failedByClient.take(id))
 	}
-	return host
-}
-
-// truncate shortens what a client sent before it is echoed or logged.
-func truncate(s string) string {
-	const most = 64
-	if len(s) > most {
-		return s[:most] + "…"
+	if wait > 0 {
+		s.log.Debug("STS client authentication failed, over sts.failed_auth", "client_id", id, "address", addr, "reason", reason)
+		return errLimited(wait)
 	}
-	return s
+	s.log.Warn("STS client authentication failed", "client_id", id, "address", addr, "reason", reason)
+	return e
 }
 
 // grant issues the access token: the requested scopes the application may have, or

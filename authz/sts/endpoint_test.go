@@ -225,7 +225,9 @@ func checkAccessToken(t *testing.T, f *fixture, tok, scope, app, env string) {
 func BenchmarkTokenEndpoint(b *testing.B) {
 	for _, alg := range config.STSAlgorithms {
 		b.Run(alg, func(b *testing.B) {
-			f := newFixture(b, func(c *config.STS) { c.Algorithm = alg })
+			f := newFixture(b, func(c *config.STS) {
+				c.Algorithm, c.ClientRate = alg, config.Rate{Burst: 1 << 30, Every: time.Nanosecond}
+			})
 			c := f.creds["shop-web/production"]
 			h, auth, body := f.srv.Handler(), basic(c.id, c.secret), grant("scope", "orders:read").Encode()
 			b.ReportAllocs()
@@ -240,5 +242,24 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkFailedAuthentication measures a wrong secret once the client ID's failures
+// are spent: the credential lookup and the HMAC, which run before any limit, and the
+// 429.
+func BenchmarkFailedAuthentication(b *testing.B) {
+	f := newFixture(b, nil)
+	h, auth, body := f.srv.Handler(), basic(f.creds["shop-web/production"].id, NewSecret()), grant().Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized && w.Code != http.StatusTooManyRequests {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
 	}
 }

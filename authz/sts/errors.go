@@ -33,12 +33,19 @@ func errScope(desc string) *oauthError {
 	return &oauthError{status: http.StatusBadRequest, Code: "invalid_scope", Description: desc}
 }
 
-// errLimited refuses a client or address that failed too often, before its secret is
-// looked at. RFC 6749 has no code for it; temporarily_unavailable is the nearest, and
-// the status and Retry-After say the rest.
+// errLimited answers a failed client authentication from an address or of a client ID
+// that failed too often (sts.failed_auth). RFC 6749 has no code for it;
+// temporarily_unavailable is the nearest, and the status and Retry-After say the rest.
 func errLimited(wait time.Duration) *oauthError {
 	return &oauthError{status: http.StatusTooManyRequests, Code: "temporarily_unavailable",
 		Description: "too many failed client authentications; try again later", retryAfter: wait}
+}
+
+// errRateLimited refuses an authenticated client that asked for more tokens than
+// sts.client_rate allows.
+func errRateLimited(wait time.Duration) *oauthError {
+	return &oauthError{status: http.StatusTooManyRequests, Code: "temporarily_unavailable",
+		Description: "too many token requests for this client; reuse a token until it expires", retryAfter: wait}
 }
 
 func errUnavailable(desc string) *oauthError {

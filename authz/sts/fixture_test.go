@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -155,6 +156,21 @@ func (f *fixture) post(t *testing.T, form url.Values, headers ...string) *http.R
 
 func (f *fixture) postRaw(t *testing.T, body string, headers ...string) *http.Response {
 	t.Helper()
+	return f.send(t, http.DefaultClient, body, headers...)
+}
+
+// postFrom is post from the loopback address from[0], if given.
+func (f *fixture) postFrom(t *testing.T, from []string, form url.Values, headers ...string) *http.Response {
+	t.Helper()
+	client := http.DefaultClient
+	if len(from) > 0 {
+		client = clientFrom(t, from[0])
+	}
+	return f.send(t, client, form.Encode(), headers...)
+}
+
+func (f *fixture) send(t *testing.T, client *http.Client, body string, headers ...string) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, f.http.URL+"/oauth2/token", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -163,10 +179,38 @@ func (f *fixture) postRaw(t *testing.T, body string, headers ...string) *http.Re
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = res.Body.Close() })
 	return res
+}
+
+// clientFrom is an HTTP client whose connections come from the loopback address ip
+// (Linux routes all of 127.0.0.0/8 to the loopback interface).
+func clientFrom(t testing.TB, ip string) *http.Client {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: time.Minute}
+}
+
+// tokenStatus sends a token request with the Authorization header auth and returns
+// the status.
+func tokenStatus(client *http.Client, base, auth string) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader(grant().Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", auth)
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	_, err = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, err
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzTokenRequest feeds hostile Authorization headers and bodies to the parsing half
-// of the token endpoint: it never panics, and what it accepts keeps its promises.
+// of the token endpoint: it never panics, what it accepts keeps its promises, and what
+// it refuses it describes in RFC 6749's characters.
 func FuzzTokenRequest(f *testing.F) {
 	f.Add("Basic Y2xpZW50OnNlY3JldA==", "grant_type=client_credentials&scope=a%20b")
 	f.Add("", "grant_type=client_credentials&client_id=c&client_secret=s")
@@ -23,6 +24,7 @@ func FuzzTokenRequest(f *testing.F) {
 		}
 		form, e := readForm(httptest.NewRecorder(), r)
 		if e != nil {
+			checkDescription(t, e)
 			return
 		}
 		for name, v := range form {
@@ -30,11 +32,14 @@ func FuzzTokenRequest(f *testing.F) {
 				t.Fatalf("parameter %q accepted %d times", name, len(v))
 			}
 		}
-		if a, e := readClientAuth(r, form); e == nil && (a.id == "" || a.secret == "" || len(a.id) > maxClientIDBytes) {
+		a, e := readClientAuth(r, form)
+		if e == nil && (a.id == "" || a.secret == "" || len(a.id) > maxClientIDBytes) {
 			t.Fatalf("accepted client authentication %+v", a)
 		}
+		checkDescription(t, e)
 		scopes, e := parseScope(form.Get("scope"))
 		if e != nil {
+			checkDescription(t, e)
 			return
 		}
 		for _, sc := range scopes {
@@ -43,4 +48,13 @@ func FuzzTokenRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkDescription fails t if e, when not nil, has a description RFC 6749 section 5.2
+// does not allow.
+func checkDescription(t *testing.T, e *oauthError) {
+	t.Helper()
+	if e != nil && strings.IndexFunc(e.Description, func(r rune) bool { return !rfc6749ErrorChar(r) }) >= 0 {
+		t.Fatalf("error_description %q", e.Description)
+	}
 }

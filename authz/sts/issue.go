@@ -12,11 +12,11 @@ import (
 // issue signs an RFC 9068 access token for the credential's application, and returns
 // it with its lifetime.
 func (s *Server) issue(cred store.Credential, scopes []string) (string, time.Duration, error) {
-	signer := s.signer.Load()
-	if signer == nil {
-		return "", 0, errors.New("the STS has no active signing key yet")
-	}
 	now := s.now()
+	signer := s.signerAt(now)
+	if signer == nil {
+		return "", 0, errors.New("the STS has no signing key that signs now")
+	}
 	claims := map[string]any{
 		"iss":         s.cfg.Issuer,
 		"sub":         cred.ClientID,
@@ -33,4 +33,14 @@ func (s *Server) issue(cred store.Credential, scopes []string) (string, time.Dur
 	}
 	tok, err := signer.Sign(claims)
 	return tok, s.cfg.TokenTTL, err
+}
+
+// signerAt is the Signer of the key that signs at t, or nil: before the first Refresh,
+// or at a time before every known key signs.
+func (s *Server) signerAt(t time.Time) *Signer {
+	sched := s.signers.Load()
+	if sched == nil {
+		return nil
+	}
+	return sched.at(t)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 // JWKS: time for every server on the store to stop signing with it.
 const RetireGrace = time.Minute
 
-// Maintain brings the keys up to date: it creates the first key, rotates the active
-// key once it is older than the rotation period, deletes retired keys whose tokens
-// have all expired, and publishes the result.
+// Maintain brings the keys up to date: it creates the first key, publishes the next
+// one key_prepublish before the active one is key_rotation old, deletes retired keys
+// whose tokens have all expired, and publishes the result.
 func (s *Server) Maintain(ctx context.Context) error {
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
@@ -32,38 +33,67 @@ func (s *Server) Maintain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read signing keys: %w", err)
 	}
-	switch active := activeKey(keys); {
-	case active == nil:
-		return s.rotate(ctx, "STS signing key created")
-	case !now.Before(active.CreatedAt.Add(s.cfg.KeyRotation)):
-		return s.rotate(ctx, "STS signing key rotated: the active one is key_rotation old")
+	switch newest := newestKey(keys); {
+	case newest == nil || signingKey(keys, now) == nil:
+		return s.rotate(ctx, now, now, "STS signing key created: no key signs now")
+	case newest.State(now) == store.KeyActive && !now.Before(s.nextKeyDue(*newest)):
+		// Published key_prepublish before the active key is key_rotation old; a
+		// server that was down past that time still publishes it that long ahead.
+		from := later(newest.SignsFrom.Add(s.cfg.KeyRotation), now.Add(s.cfg.KeyPrepublish))
+		return s.rotate(ctx, now, from, "STS next signing key published; it signs when the active one is key_rotation old")
 	}
 	return s.apply(keys)
 }
 
-// Rotate makes a new key the active one now; the old one keeps verifying until every
-// token it signed has expired.
+// nextKeyDue is when the successor of k, the newest key, is published.
+func (s *Server) nextKeyDue(k store.SigningKey) time.Time {
+	return k.SignsFrom.Add(s.cfg.KeyRotation - s.cfg.KeyPrepublish)
+}
+
+// Rotate publishes a new key that signs key_prepublish from now, when verifiers that
+// cache the JWKS have it; the active key signs until then, and verifies until every
+// token it signed has expired. When no key signs now, the new one signs at once.
 func (s *Server) Rotate(ctx context.Context) error {
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
-	return s.rotate(ctx, "STS signing key rotated on demand")
+	now := s.now()
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
+	if signingKey(keys, now) == nil {
+		return s.rotate(ctx, now, now, "STS signing key created on demand: no key signs now")
+	}
+	return s.rotate(ctx, now, now.Add(s.cfg.KeyPrepublish), "STS signing key rotated on demand; it signs once key_prepublish has passed")
 }
 
-// rotate makes a new key the active one; msg says why, in the log.
-func (s *Server) rotate(ctx context.Context, msg string) error {
+// RotateNow makes a new key sign at once: for emergencies, such as a leaked key. A
+// verifier that cached the JWKS refuses the new key's tokens until it fetches the
+// JWKS again. The retired keys verify until every token they signed has expired.
+func (s *Server) RotateNow(ctx context.Context) error {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
 	now := s.now()
+	return s.rotate(ctx, now, now, "STS signing key rotated on demand, effective at once: verifiers that cached the JWKS refuse its tokens until they fetch it again")
+}
+
+// rotate adds a new key that signs from signsFrom, retiring as of then the keys that
+// would sign; msg says why, in the log.
+func (s *Server) rotate(ctx context.Context, now, signsFrom time.Time, msg string) error {
 	k, err := GenerateSigningKey(s.cfg.Algorithm, s.sealer, now)
 	if err != nil {
 		return fmt.Errorf("generate a signing key: %w", err)
 	}
-	// A token signed by the retired key lives at most token_ttl from now; verifiers
-	// allow the clock leeway beyond that, and a server that learns of the rotation
-	// from the store (another process rotated) may sign with it a little longer.
-	removeAfter := now.Add(s.cfg.TokenTTL + token.Leeway + RetireGrace)
+	k.SignsFrom = signsFrom.UTC()
+	// A token signed by a retired key lives at most token_ttl from when the key
+	// stops signing; verifiers allow the clock leeway beyond that, and a server that
+	// learns of the rotation from the store (another process rotated at once) may
+	// sign with it a little longer.
+	removeAfter := signsFrom.Add(s.cfg.TokenTTL + token.Leeway + RetireGrace)
 	if err := s.store.RotateSigningKey(ctx, "sts", k, removeAfter); err != nil {
 		return fmt.Errorf("store the new signing key: %w", err)
 	}
-	s.log.Info(msg, "kid", k.KID, "algorithm", k.Algorithm)
+	s.log.Info(msg, "kid", k.KID, "algorithm", k.Algorithm, "signs_from", k.SignsFrom)
 	keys, err := s.store.SigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("read signing keys: %w", err)
@@ -72,7 +102,8 @@ func (s *Server) rotate(ctx context.Context, msg string) error {
 }
 
 // Refresh reads the keys from the store again and publishes them: another process
-// (`tollgate keys rotate`) may have rotated them.
+// (`tollgate keys rotate`) may have added one. A key that signs later is published at
+// once and signs at its time, as in every process on the store.
 func (s *Server) Refresh(ctx context.Context) error {
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
@@ -83,21 +114,20 @@ func (s *Server) Refresh(ctx context.Context) error {
 	return s.apply(keys)
 }
 
-// apply signs with the active key and publishes the keys that may still verify a live
-// token. The active key is opened first: one that does not open leaves the last
-// published set and signer as they were, so no token is signed by a key the set lacks.
+// apply publishes the keys that may still verify a live token and signs with each of
+// the keys that sign now or later, from its time. Those are opened first: one that
+// does not open leaves the last published set and schedule as they were, so no token
+// is signed by a key the set lacks.
 func (s *Server) apply(keys []store.SigningKey) error {
-	live, kids := liveKeys(keys, s.now())
-	active := activeKey(live)
-	if active == nil {
-		return fmt.Errorf("the store has no active signing key")
+	now := s.now()
+	live, kids := liveKeys(keys, now)
+	sched, err := s.schedule(live, now)
+	if err != nil {
+		return err
 	}
-	var next *Signer
-	if cur := s.signer.Load(); cur == nil || cur.KID() != active.KID {
-		var err error
-		if next, err = OpenSigningKey(*active, s.sealer); err != nil {
-			return fmt.Errorf("open signing key %s: %w", active.KID, err)
-		}
+	current := sched.at(now)
+	if current == nil {
+		return fmt.Errorf("the store has no signing key that signs now")
 	}
 	if id := strings.Join(kids, " "); id != s.published {
 		jwks, err := JWKS(live)
@@ -110,29 +140,117 @@ func (s *Server) apply(keys []store.SigningKey) error {
 		s.jwks.Store(&jwks)
 		s.published = id
 	}
-	if next != nil { // after the publication: verifiers know the key before its first token
-		s.signer.Store(next)
+	s.signers.Store(&sched) // after the publication: verifiers know a key before its first token
+	if current.KID() != s.signingKID {
+		s.log.Info("STS signs with key", "kid", current.KID())
+		s.signingKID = current.KID()
+	}
+	s.wakeAt = s.nextEvent(keys, now)
+	return nil
+}
+
+// schedule opens the keys that sign now or later, reusing the Signers already open.
+func (s *Server) schedule(live []store.SigningKey, now time.Time) (signing, error) {
+	open := map[string]*Signer{}
+	if cur := s.signers.Load(); cur != nil {
+		for _, e := range *cur {
+			open[e.signer.KID()] = e.signer
+		}
+	}
+	var sched signing
+	for _, k := range live {
+		if k.State(now) == store.KeyRetired {
+			continue
+		}
+		signer := open[k.KID]
+		if signer == nil {
+			var err error
+			if signer, err = OpenSigningKey(k, s.sealer); err != nil {
+				return nil, fmt.Errorf("open signing key %s: %w", k.KID, err)
+			}
+		}
+		sched = append(sched, signingFrom{from: k.SignsFrom, signer: signer})
+	}
+	slices.SortFunc(sched, func(a, b signingFrom) int { return a.from.Compare(b.from) })
+	return sched, nil
+}
+
+// signing is the keys that sign now or later, ordered by when each begins: each
+// signs until the next one begins. Every process on the store so switches keys at
+// the same moment, without waiting for anything to wake it.
+type signing []signingFrom
+
+type signingFrom struct {
+	from   time.Time
+	signer *Signer
+}
+
+// at is the Signer that signs at t, or nil before the first key begins.
+func (sc signing) at(t time.Time) *Signer {
+	var cur *Signer
+	for _, e := range sc {
+		if t.Before(e.from) {
+			break
+		}
+		cur = e.signer
+	}
+	return cur
+}
+
+// nextEvent is the next time after now that the keys change without a store change:
+// a key begins to sign, a retired key leaves the JWKS, or the next key is due. Zero
+// when there is none.
+func (s *Server) nextEvent(keys []store.SigningKey, now time.Time) time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, k := range keys {
+		consider(k.SignsFrom)
+		consider(k.RemoveAfter)
+	}
+	if newest := newestKey(keys); newest != nil {
+		consider(s.nextKeyDue(*newest))
+	}
+	return next
+}
+
+// newestKey is the key no successor has retired yet, or nil.
+func newestKey(keys []store.SigningKey) *store.SigningKey {
+	for i := range keys {
+		if keys[i].RetiredAt.IsZero() {
+			return &keys[i]
+		}
 	}
 	return nil
 }
 
-// activeKey is the newest key that has not been retired, or nil.
-func activeKey(keys []store.SigningKey) *store.SigningKey {
-	var active *store.SigningKey
+// signingKey is the key that signs at now, or nil.
+func signingKey(keys []store.SigningKey, now time.Time) *store.SigningKey {
 	for i := range keys {
-		if keys[i].Active() && (active == nil || keys[i].CreatedAt.After(active.CreatedAt)) {
-			active = &keys[i]
+		if keys[i].State(now) == store.KeyActive {
+			return &keys[i]
 		}
 	}
-	return active
+	return nil
 }
 
-// liveKeys are the keys that may still verify a token at now, and their kids.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// liveKeys are the keys that may still verify a token at now, or will sign one, and
+// their kids: the JWKS.
 func liveKeys(keys []store.SigningKey, now time.Time) ([]store.SigningKey, []string) {
 	live := make([]store.SigningKey, 0, len(keys))
 	kids := make([]string, 0, len(keys))
 	for _, k := range keys {
-		if k.Active() || now.Before(k.RemoveAfter) {
+		if k.RetiredAt.IsZero() || now.Before(k.RemoveAfter) {
 			live = append(live, k)
 			kids = append(kids, k.KID)
 		}

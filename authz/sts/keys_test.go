@@ -2,17 +2,24 @@ package sts
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tollgate/tollgate/authz/config"
+	"github.com/tollgate/tollgate/authz/store"
 	"github.com/tollgate/tollgate/authz/token"
 )
 
@@ -153,43 +160,74 @@ func TestRotation(t *testing.T) {
 	}
 }
 
-// testRotation moves the STS's clock: tokens live in real time, so the first is
-// issued two hours ago with a lifetime of a day.
+// signingKID is the kid the server signs with now.
+func (f *fixture) signingKID(t *testing.T) string {
+	t.Helper()
+	signer := f.srv.signerAt(f.clock.Now())
+	if signer == nil {
+		t.Fatal("no key signs now")
+	}
+	return signer.KID()
+}
+
+// pendingKID is the kid of the key that is published but does not sign yet.
+func (f *fixture) pendingKID(t *testing.T) string {
+	t.Helper()
+	keys, err := f.store.SigningKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.State(f.clock.Now()) == store.KeyPending {
+			return k.KID
+		}
+	}
+	t.Fatal("no key is pending")
+	return ""
+}
+
+// testRotation moves the STS's clock through a scheduled rotation: tokens live in
+// real time, so the first is issued two hours ago with a lifetime of a day.
 func testRotation(t *testing.T, alg string) {
 	real := time.Now()
 	f := newFixture(t, func(c *config.STS) {
-		c.Algorithm, c.TokenTTL, c.KeyRotation = alg, 24*time.Hour, time.Hour
+		c.Algorithm, c.TokenTTL, c.KeyRotation, c.KeyPrepublish = alg, 24*time.Hour, time.Hour, 10*time.Minute
 	})
 	f.clock.Set(real.Add(-2 * time.Hour))
-	if err := f.srv.Rotate(context.Background()); err != nil {
+	if err := f.srv.RotateNow(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	v := verifierFor(t, f)
 	before := f.token(t, "shop-web", "production")
-	first := f.srv.signer.Load().KID()
+	first := f.signingKID(t)
 
-	f.clock.Set(real) // the key is two hours old: due
+	// 50 minutes in, key_prepublish before the key is key_rotation old, the next key
+	// is published; the first one signs on.
+	f.clock.Set(real.Add(-2*time.Hour + 50*time.Minute))
 	if err := f.srv.Maintain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if f.srv.signer.Load().KID() == first {
-		t.Fatal("a key older than key_rotation was not rotated")
+	second := f.pendingKID(t)
+	if keys := jwksKeys(t, f); keys[first] == nil || keys[second] == nil || f.signingKID(t) != first {
+		t.Fatalf("key_prepublish before the rotation: JWKS %v, signing with %s; want %s and %s, signing with %s",
+			keys, f.signingKID(t), first, second, first)
 	}
+
+	// At key_rotation the second key signs, without anything else happening.
+	f.clock.Set(real.Add(-time.Hour))
 	after := f.token(t, "shop-web", "production")
+	if kid(t, after) != second {
+		t.Fatalf("a token at key_rotation has kid %s, want the next key %s", kid(t, after), second)
+	}
 	for name, tok := range map[string]string{"before": before, "after": after} {
 		if _, err := v.Verify(context.Background(), tok); err != nil {
 			t.Errorf("token signed %s the rotation: %v", name, err)
 		}
 	}
-	second := f.srv.signer.Load().KID()
-	if keys := jwksKeys(t, f); keys[first] == nil || keys[second] == nil {
-		t.Errorf("JWKS during the retirement window lacks the old key %s or the new %s", first, second)
-	}
 
-	// Past the window (token_ttl and the leeway after the rotation) the old key
-	// leaves the store and the JWKS, and its tokens are refused. (The second key is
-	// old by then too: it is rotated, and stays for its own window.)
-	f.clock.Set(real.Add(24*time.Hour + token.Leeway + RetireGrace + time.Second))
+	// Past the window (token_ttl and the leeway after the first key stopped signing)
+	// it leaves the store and the JWKS, and its tokens are refused.
+	f.clock.Set(real.Add(-time.Hour + 24*time.Hour + token.Leeway + RetireGrace + time.Second))
 	if err := f.srv.Maintain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -199,11 +237,11 @@ func testRotation(t *testing.T, alg string) {
 	if _, err := v.Verify(context.Background(), after); err != nil {
 		t.Errorf("token of the active key: %v", err)
 	}
-	keys, err := f.store.SigningKeys(context.Background())
+	stored, err := f.store.SigningKeys(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys {
+	for _, k := range stored {
 		if k.KID == first {
 			t.Errorf("the store still holds key %s past its window", first)
 		}
@@ -213,26 +251,185 @@ func testRotation(t *testing.T, alg string) {
 	}
 }
 
-func TestRotateOnDemandFromAnotherProcess(t *testing.T) {
-	f := newFixture(t, nil)
-	v := verifierFor(t, f)
-	before := f.token(t, "shop-web", "production")
-	// Another process (`tollgate keys rotate`) rotates through the same store.
-	other := New(Options{Config: f.cfg, Store: f.store, Sealer: f.sealer, Log: f.srv.log})
+// kid is the kid header of a token.
+func kid(t *testing.T, tok string) string {
+	t.Helper()
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := parsed.Header["kid"].(string)
+	return k
+}
+
+// cachedJWKS is a verifier that fetched the JWKS once, over HTTP, and keeps that copy,
+// as Envoy's remote_jwks or an OIDC library does between refreshes.
+type cachedJWKS struct {
+	keys map[string]any
+}
+
+func (c cachedJWKS) verify(tok string) error {
+	_, err := jwt.NewParser(jwt.WithValidMethods(config.STSAlgorithms)).Parse(tok, func(tk *jwt.Token) (any, error) {
+		kid, _ := tk.Header["kid"].(string)
+		if k := c.keys[kid]; k != nil {
+			return k, nil
+		}
+		return nil, fmt.Errorf("kid %q is not in the cached JWKS", kid)
+	})
+	return err
+}
+
+// TestCachingVerifierAcceptsThePrepublishedKey rotates as `tollgate keys rotate` does,
+// through the store from another process: a verifier that fetched the JWKS once after
+// the rotation verifies the tokens of the new key when it begins to sign, from that
+// copy alone. After `keys rotate --now` (the emergency path) the same verifier refuses
+// the new tokens until it fetches the JWKS again.
+func TestCachingVerifierAcceptsThePrepublishedKey(t *testing.T) {
+	f := newFixture(t, nil) // key_prepublish 1h
+	other := New(Options{Config: f.cfg, Store: f.store, Sealer: f.sealer, Log: f.srv.log, Now: f.clock.Now})
+	old := f.signingKID(t)
 	if err := other.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Refresh(context.Background()); err != nil { // what followStore does
+		t.Fatal(err)
+	}
+	cache := cachedJWKS{keys: jwksKeys(t, f)}
+	if len(cache.keys) != 2 {
+		t.Fatalf("JWKS after the rotation has %d keys, want the active and the next", len(cache.keys))
+	}
+	tok := f.token(t, "shop-web", "production")
+	if kid(t, tok) != old {
+		t.Errorf("a token before key_prepublish has passed has kid %s, want the old key %s", kid(t, tok), old)
+	}
+
+	f.clock.Set(f.clock.Now().Add(f.cfg.KeyPrepublish))
+	tok = f.token(t, "shop-web", "production")
+	if kid(t, tok) == old {
+		t.Fatal("the server still signs with the old key after key_prepublish")
+	}
+	if err := cache.verify(tok); err != nil {
+		t.Errorf("the caching verifier refuses a token of the pre-published key: %v", err)
+	}
+	if _, ok := cache.keys[old]; !ok || jwksKeys(t, f)[old] == nil {
+		t.Error("the old key left the JWKS while its tokens live")
+	}
+
+	// The emergency path: the new key signs at once, before any cache has it.
+	if err := other.RotateNow(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.srv.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	after := f.token(t, "shop-web", "production")
-	if before == after || f.srv.signer.Load().KID() != other.signer.Load().KID() {
-		t.Fatal("the server did not take up the other process's key")
+	tok = f.token(t, "shop-web", "production")
+	if err := cache.verify(tok); err == nil {
+		t.Error("the caching verifier accepted a token of a key rotated --now that its copy lacks")
 	}
-	for _, tok := range []string{before, after} {
-		if _, err := v.Verify(context.Background(), tok); err != nil {
-			t.Errorf("%v", err)
+	if err := (cachedJWKS{keys: jwksKeys(t, f)}).verify(tok); err != nil {
+		t.Errorf("a fresh copy of the JWKS refuses the token of the key rotated --now: %v", err)
+	}
+}
+
+// TestRunWakesForTheSwitch runs the maintenance loop with a key that begins to sign a
+// second from now: the loop wakes for it, long before its regular period.
+func TestRunWakesForTheSwitch(t *testing.T) {
+	f := newFixture(t, func(c *config.STS) { c.KeyPrepublish = time.Second })
+	if err := f.srv.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	next := f.pendingKID(t)
+	if wait := f.srv.untilWake(time.Hour); wait != time.Second {
+		t.Errorf("the loop would sleep %v, want the second until the next key signs", wait)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.srv.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	f.clock.Set(f.clock.Now().Add(time.Second))
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(f.logs.String(), `"msg":"STS signs with key","kid":"`+next+`"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the loop did not take up key %s within 30s:\n%s", next, f.logs.String())
 		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMigratedStoreKeepsSigning opens a store of the first schema that holds an active
+// key and a retired one, as a release before key pre-publication left it: after the
+// migration, the server signs with the active key and publishes both.
+func TestMigratedStoreKeepsSigning(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tollgate.db")
+	sealer, err := LoadSealer(path+".key", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	retired, err := GenerateSigningKey("ES256", sealer, now.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	active, err := GenerateSigningKey("RS256", sealer, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := os.ReadFile("../store/migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+	for _, stmt := range []struct {
+		sql  string
+		args []any
+	}{
+		{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`, nil},
+		{string(v1), nil},
+		{`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', ?)`, []any{stamp(now)}},
+		{`INSERT INTO signing_keys (kid, algorithm, public_jwk, sealed, created_at, retired_at, remove_after) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			[]any{retired.KID, retired.Algorithm, string(retired.PublicJWK), retired.Sealed, stamp(retired.CreatedAt), stamp(active.CreatedAt), stamp(now.Add(time.Hour))}},
+		{`INSERT INTO signing_keys (kid, algorithm, public_jwk, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
+			[]any{active.KID, active.Algorithm, string(active.PublicJWK), active.Sealed, stamp(active.CreatedAt)}},
+	} {
+		if _, err := db.Exec(stmt.sql, stmt.args...); err != nil {
+			t.Fatalf("%v\n%s", err, stmt.sql)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := store.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := OpenSealer(context.Background(), st, path+".key", slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Options{Config: config.Default().STS, Store: st, Sealer: sealer, Log: slog.New(slog.DiscardHandler)})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.signerAt(time.Now()).KID(); got != active.KID {
+		t.Errorf("the migrated store signs with %s, want its active key %s", got, active.KID)
+	}
+	keys, err := st.SigningKeys(context.Background())
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("%d keys after the migration and Start, %v; want the same 2", len(keys), err)
+	}
+	for _, k := range keys {
+		if !k.SignsFrom.Equal(k.CreatedAt) {
+			t.Errorf("key %s signs from %s, want its creation %s", k.KID, k.SignsFrom, k.CreatedAt)
+		}
+	}
+	if st := srv.Keys().Status(); st.Keys != 2 {
+		t.Errorf("the migrated store publishes %d keys, want 2", st.Keys)
 	}
 }
 

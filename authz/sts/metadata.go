@@ -47,8 +47,9 @@ func (s *Server) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 	writeDocument(w, s.meta, "public, max-age=3600")
 }
 
-// serveJWKS serves the keys that verify live tokens. Caches may keep it only briefly:
-// a rotated key signs as soon as it is published.
+// serveJWKS serves the keys that verify live tokens and the next key, published
+// sts.key_prepublish before it signs. Caches may keep it only briefly all the same:
+// after `tollgate keys rotate --now` a new key signs as soon as it is published.
 func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
 	jwks := s.jwks.Load()
 	if jwks == nil {

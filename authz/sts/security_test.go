@@ -9,11 +9,9 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,11 +19,15 @@ import (
 	"github.com/tollgate/tollgate/authz/config"
 )
 
+// TestFailedAuthenticationsAreLimited spends the failures of a client ID and of an
+// address: further failures are 429 with Retry-After, while the right secret gets a
+// token every time, from anywhere.
 func TestFailedAuthenticationsAreLimited(t *testing.T) {
-	f := newFixture(t, func(c *config.STS) { c.FailedAuth = config.FailedAuth{Burst: 3, Every: time.Minute} })
+	f := newFixture(t, func(c *config.STS) { c.FailedAuth = config.Rate{Burst: 3, Every: time.Minute} })
 	web, rep := f.creds["shop-web/production"], f.creds["reporting/production"]
-	try := func(id, secret string) (int, string) {
-		res := f.post(t, grant(), "Authorization", basic(id, secret))
+	try := func(id, secret string, from ...string) (int, string) {
+		t.Helper()
+		res := f.postFrom(t, from, grant(), "Authorization", basic(id, secret))
 		decode(t, res)
 		return res.StatusCode, res.Header.Get("Retry-After")
 	}
@@ -34,48 +36,145 @@ func TestFailedAuthenticationsAreLimited(t *testing.T) {
 			t.Fatalf("failure %d: %d, want 401", i+1, code)
 		}
 	}
-	// The burst is spent: even the right secret is refused, before it is looked at.
-	if code, retry := try(web.id, web.secret); code != http.StatusTooManyRequests || retry == "" {
-		t.Fatalf("after the burst: %d (Retry-After %q), want 429 with Retry-After", code, retry)
+	if code, retry := try(web.id, "tgs_guess"); code != http.StatusTooManyRequests || retry != "61" {
+		t.Fatalf("a failure past the burst: %d (Retry-After %q), want 429 with Retry-After 61", code, retry)
 	}
-	// The address failed three times too, so another client from it waits as well.
-	if code, _ := try(rep.id, rep.secret); code != http.StatusTooManyRequests {
-		t.Errorf("another client from the same address: %d, want 429", code)
+	// The right secret is checked before any limit.
+	if code, _ := try(web.id, web.secret); code != 200 {
+		t.Errorf("the right secret after the burst: %d, want 200", code)
 	}
-	// From another address, the client is not locked out by these failures.
-	req := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader(grant().Encode()))
-	req.RemoteAddr = "192.0.2.7:40000"
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", basic(web.id, web.secret))
-	rec := httptest.NewRecorder()
-	f.srv.Handler().ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		t.Errorf("the client from another address: %d %s, want 200", rec.Code, rec.Body)
+	// The client ID has no failures left, from any address.
+	if code, _ := try(web.id, "tgs_guess", "127.0.0.2"); code != http.StatusTooManyRequests {
+		t.Errorf("a failure of the client ID from another address: %d, want 429", code)
+	}
+	// The address has none left, for any client ID; the right secrets still pass.
+	if code, _ := try(rep.id, "tgs_guess"); code != http.StatusTooManyRequests {
+		t.Errorf("another client's failure from the address: %d, want 429", code)
+	}
+	if code, _ := try(rep.id, rep.secret); code != 200 {
+		t.Errorf("another client's right secret from the address: %d, want 200", code)
 	}
 	f.clock.Set(f.clock.Now().Add(time.Minute + time.Second))
-	if code, _ := try(web.id, web.secret); code != 200 {
-		t.Errorf("after one period: %d, want 200", code)
+	if code, _ := try(web.id, "tgs_guess"); code != 401 {
+		t.Errorf("a failure after one period: %d, want 401", code)
 	}
 }
 
-func TestFailureLimitIsBounded(t *testing.T) {
+// TestRightSecretUnderAttack is the lockout of issue 13: eleven addresses send wrong
+// secrets for one client ID as fast as they can, while the client, from its own
+// address, asks for tokens. Every one of its requests gets a token, and the
+// attackers' failures are limited: past the client ID's burst, all are 429.
+func TestRightSecretUnderAttack(t *testing.T) {
+	f := newFixture(t, nil) // the default failed_auth; the clock stands still, so nothing refills
+	web := f.creds["shop-web/production"]
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	stopAttack := func() { cancel(); wg.Wait() }
+	defer stopAttack()
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := 2; i <= 12; i++ {
+		client := clientFrom(t, fmt.Sprintf("127.0.0.%d", i))
+		wg.Go(func() {
+			for {
+				if ctx.Err() != nil {
+					return
+				}
+				code, err := tokenStatus(client, f.http.URL, basic(web.id, NewSecret()))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				statuses[code]++
+				mu.Unlock()
+			}
+		})
+	}
+
+	legit := clientFrom(t, "127.0.0.13")
+	const attempts = 200
+	for i := range attempts {
+		code, err := tokenStatus(legit, f.http.URL, basic(web.id, web.secret))
+		if err != nil || code != 200 {
+			t.Fatalf("the right secret, attempt %d of %d, under attack: %d %v", i+1, attempts, code, err)
+		}
+	}
+	stopAttack()
+	t.Logf("%d right secrets all got tokens; the attackers got %v", attempts, statuses)
+	if statuses[401] > f.cfg.FailedAuth.Burst || statuses[http.StatusTooManyRequests] == 0 || len(statuses) > 2 {
+		t.Errorf("attackers got %v: want at most %d 401s (the client ID's burst), then 429s", statuses, f.cfg.FailedAuth.Burst)
+	}
+}
+
+// TestMadeUpClientIDsDoNotStopAClient fails with made-up client IDs from one address
+// (behind a proxy, every client's), past the address's burst: a client at that
+// address still gets its tokens.
+func TestMadeUpClientIDsDoNotStopAClient(t *testing.T) {
+	f := newFixture(t, func(c *config.STS) { c.FailedAuth = config.Rate{Burst: 3, Every: time.Hour} })
+	web := f.creds["shop-web/production"]
+	for i := range 20 {
+		res := f.post(t, grant(), "Authorization", basic(NewClientID(), NewSecret()))
+		if want := map[bool]int{true: 401, false: 429}[i < 3]; res.StatusCode != want {
+			t.Errorf("made-up client ID %d: %d, want %d", i+1, res.StatusCode, want)
+		}
+	}
+	for i := range 5 {
+		if res := f.post(t, grant(), "Authorization", basic(web.id, web.secret)); res.StatusCode != 200 {
+			t.Fatalf("the client at the same address, request %d: %d, want 200", i+1, res.StatusCode)
+		}
+	}
+}
+
+// TestClientRate spends a client ID's sts.client_rate: its next token request is 429
+// with Retry-After and an RFC 6749 error body, another client is not limited, and one
+// period later the client gets a token again.
+func TestClientRate(t *testing.T) {
+	f := newFixture(t, func(c *config.STS) { c.ClientRate = config.Rate{Burst: 3, Every: time.Minute} })
+	web, rep := f.creds["shop-web/production"], f.creds["reporting/production"]
+	for i := range 3 {
+		if res := f.post(t, grant(), "Authorization", basic(web.id, web.secret)); res.StatusCode != 200 {
+			t.Fatalf("token %d of the burst: %d", i+1, res.StatusCode)
+		}
+	}
+	res := f.post(t, grant(), "Authorization", basic(web.id, web.secret))
+	b := decode(t, res)
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "61" ||
+		b.Error != "temporarily_unavailable" || b.Description == "" || b.AccessToken != "" ||
+		res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("Content-Type") != "application/json;charset=UTF-8" {
+		t.Errorf("past the client rate: %d, Retry-After %q, %+v, headers %v", res.StatusCode, res.Header.Get("Retry-After"), b, res.Header)
+	}
+	// A wrong secret is a failure, not a token request: 401, as ever.
+	if res := f.post(t, grant(), "Authorization", basic(web.id, "tgs_guess")); res.StatusCode != 401 {
+		t.Errorf("a wrong secret of the limited client: %d, want 401", res.StatusCode)
+	}
+	if res := f.post(t, grant(), "Authorization", basic(rep.id, rep.secret)); res.StatusCode != 200 {
+		t.Errorf("another client: %d, want 200", res.StatusCode)
+	}
+	f.clock.Set(f.clock.Now().Add(time.Minute + time.Second))
+	if res := f.post(t, grant(), "Authorization", basic(web.id, web.secret)); res.StatusCode != 200 {
+		t.Errorf("one period later: %d, want 200", res.StatusCode)
+	}
+}
+
+func TestLimiterIsBounded(t *testing.T) {
 	c := &clock{now: time.Now()}
-	l := newFailureLimit(2, time.Second, c.Now)
+	l := newLimiter(config.Rate{Burst: 2, Every: time.Second}, c.Now)
 	for i := range maxLimited + 10 {
-		l.fail(fmt.Sprint("a", i))
+		l.take(fmt.Sprint("a", i))
 	}
 	if n := len(l.buckets); n > maxLimited {
 		t.Errorf("%d entries, want at most %d", n, maxLimited)
 	}
 	c.Set(c.Now().Add(3 * time.Second)) // every entry is back to a full burst
 	for i := range 1000 {
-		l.fail(fmt.Sprint("b", i))
+		l.take(fmt.Sprint("b", i))
 	}
 	if n := len(l.buckets); n > maxLimited {
 		t.Errorf("%d entries, want at most %d", n, maxLimited)
 	}
-	if l.wait("b999") != 0 || l.buckets["b999"] == nil {
-		t.Error("a new failure was not recorded in a full limiter")
+	if b := l.buckets["b999"]; b == nil || b.tokens != 1 {
+		t.Error("a new take was not recorded in a full limiter")
 	}
 }
 

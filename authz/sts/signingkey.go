@@ -73,8 +73,9 @@ func lookupAlgorithm(alg string) (algorithm, error) {
 // keyAAD binds a sealed private key to its kid, so it cannot pass for another key.
 func keyAAD(kid string) []byte { return []byte("tollgate signing key " + kid) }
 
-// GenerateSigningKey returns a new signing key for alg, ready for the store: its kid
-// is the RFC 7638 thumbprint of its public key, so a kid names one key forever; its
+// GenerateSigningKey returns a new signing key for alg, created at now and signing
+// from then (set SignsFrom later to publish it ahead), ready for the store: its kid is
+// the RFC 7638 thumbprint of its public key, so a kid names one key forever; its
 // private key is sealed by sealer, bound to the kid.
 func GenerateSigningKey(alg string, sealer *Sealer, now time.Time) (store.SigningKey, error) {
 	a, err := lookupAlgorithm(alg)
@@ -93,7 +94,7 @@ func GenerateSigningKey(alg string, sealer *Sealer, now time.Time) (store.Signin
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("generate %s signing key: %w", alg, err)
 	}
-	return store.SigningKey{KID: kid, Algorithm: alg, PublicJWK: jwk, Sealed: sealed, CreatedAt: now.UTC()}, nil
+	return store.SigningKey{KID: kid, Algorithm: alg, PublicJWK: jwk, Sealed: sealed, CreatedAt: now.UTC(), SignsFrom: now.UTC()}, nil
 }
 
 // publicJWK returns the kid and the JSON public JWK (kty, use, alg, kid and the key's

@@ -141,8 +141,8 @@ func checkStoredKey(t *testing.T, k store.SigningKey, alg string) {
 	if k.Algorithm != alg || !k.CreatedAt.Equal(testNow) || k.CreatedAt.Location() != time.UTC {
 		t.Errorf("key has algorithm %q, created %v; want %q, %v", k.Algorithm, k.CreatedAt, alg, testNow.UTC())
 	}
-	if !k.Active() || !k.RemoveAfter.IsZero() {
-		t.Error("a new key should be active")
+	if k.State(testNow) != store.KeyActive || !k.SignsFrom.Equal(k.CreatedAt) || !k.RetiredAt.IsZero() || !k.RemoveAfter.IsZero() {
+		t.Error("a new key should sign from its creation")
 	}
 	var jwk map[string]any
 	if err := json.Unmarshal(k.PublicJWK, &jwk); err != nil {

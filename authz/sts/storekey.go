@@ -14,7 +14,7 @@ import (
 
 // OpenSealer loads the key of st: TOLLGATE_STORE_KEY, or keyFile. A new key file is
 // created only for a store that holds nothing sealed or hashed yet, and the key must
-// open the store's active signing key. A process with the wrong key (another
+// open the store's newest signing key. A process with the wrong key (another
 // TOLLGATE_STORE_KEY, a lost key file) so refuses to start, rather than sign tokens no
 // verifier trusts or hash secrets that never match.
 func OpenSealer(ctx context.Context, st store.Store, keyFile string, log *slog.Logger) (*Sealer, error) {
@@ -37,8 +37,8 @@ func OpenSealer(ctx context.Context, st store.Store, keyFile string, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	if active := activeKey(keys); active != nil {
-		if _, err := OpenSigningKey(*active, sealer); err != nil {
+	if newest := newestKey(keys); newest != nil {
+		if _, err := OpenSigningKey(*newest, sealer); err != nil {
 			return nil, fmt.Errorf("the store key (%s or %s) is not the one this store was made with: %w", StoreKeyEnv, keyFile, err)
 		}
 	}

@@ -11,19 +11,25 @@ import (
 	"github.com/tollgate/tollgate/authz/sts"
 )
 
+const keysUsage = "Usage: tollgate keys rotate [--now] [--config FILE] | tollgate keys list [--config FILE]"
+
 func runKeys(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "rotate" && args[0] != "list") {
-		fmt.Fprintln(stderr, "Usage: tollgate keys rotate|list [--config FILE]")
+		fmt.Fprintln(stderr, keysUsage)
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	path := fs.String("config", defaultConfig(), "the configuration `file`; it must set store:")
+	var now *bool
+	if args[0] == "rotate" {
+		now = fs.Bool("now", false, "sign with the new key at once, for emergencies (a leaked key): verifiers that cached the JWKS refuse its tokens until they fetch it again")
+	}
 	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
 		return code
 	}
 	run := listKeys
-	if args[0] == "rotate" {
-		run = rotateKeys
+	if now != nil {
+		run = func(path string, stdout, stderr io.Writer) error { return rotateKeys(path, *now, stdout, stderr) }
 	}
 	if err := run(*path, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "tollgate keys %s: %v\n", args[0], err)
@@ -32,9 +38,10 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// rotateKeys makes a new signing key the active one. A running server signs with it
-// within store.poll_interval; the old key verifies until its tokens have expired.
-func rotateKeys(cfgPath string, stdout, stderr io.Writer) error {
+// rotateKeys adds a new signing key. A running server publishes it within
+// store.poll_interval and signs with it once sts.key_prepublish has passed, or at once
+// with now; the old key verifies until its tokens have expired.
+func rotateKeys(cfgPath string, now bool, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	cfg, st, log, err := openStore(ctx, cfgPath, stderr, false)
 	if err != nil {
@@ -46,7 +53,11 @@ func rotateKeys(cfgPath string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := sts.New(sts.Options{Config: cfg.STS, Store: st, Sealer: sealer, Log: log})
-	if err := srv.Rotate(ctx); err != nil {
+	rotate := srv.Rotate
+	if now {
+		rotate = srv.RotateNow
+	}
+	if err := rotate(ctx); err != nil {
 		return err
 	}
 	return listKeysOf(ctx, st, stdout)
@@ -62,19 +73,29 @@ func listKeys(cfgPath string, stdout, stderr io.Writer) error {
 	return listKeysOf(ctx, st, stdout)
 }
 
-// listKeysOf prints the signing keys, public facts only.
+// listKeysOf prints the signing keys, public facts only: each key's state now
+// (pending: published, not signing yet; active: signing; retired: verifying its
+// tokens until it leaves the JWKS), when it signs from and until, and when it leaves
+// the JWKS.
 func listKeysOf(ctx context.Context, st store.Store, stdout io.Writer) error {
 	keys, err := st.SigningKeys(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%-44s %-6s %-8s %-20s %s\n", "KID", "ALG", "STATE", "CREATED", "LEAVES JWKS")
+	now := time.Now()
+	const row = "%-44s %-6s %-8s %-20s %-20s %-20s %s\n"
+	fmt.Fprintf(stdout, row, "KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "SIGNS UNTIL", "LEAVES JWKS")
 	for _, k := range keys {
-		state, leaves := "active", "-"
-		if !k.Active() {
-			state, leaves = "retired", k.RemoveAfter.UTC().Format(time.RFC3339)
-		}
-		fmt.Fprintf(stdout, "%-44s %-6s %-8s %-20s %s\n", k.KID, k.Algorithm, state, k.CreatedAt.UTC().Format(time.RFC3339), leaves)
+		fmt.Fprintf(stdout, row, k.KID, k.Algorithm, k.State(now), stamp(k.CreatedAt), stamp(k.SignsFrom),
+			stamp(k.RetiredAt), stamp(k.RemoveAfter))
 	}
 	return nil
+}
+
+// stamp is t in UTC, to the second, or "-" for the zero time.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,7 +43,8 @@ func kid(t *testing.T, tok string) string {
 
 // TestQuickstartSTS follows the README: `make run` imports the example data and prints
 // STS credentials; a token from /oauth2/token passes `tollgate check`; `tollgate keys
-// rotate` in another process is taken up by the running server.
+// rotate` in another process is published by the running server before it signs, and
+// `keys rotate --now` is taken up at once.
 func TestQuickstartSTS(t *testing.T) {
 	q := startQuickstart(t)
 	if len(q.creds) != 4 || !strings.Contains(q.imported, "shown only now") {
@@ -75,15 +77,34 @@ func TestQuickstartSTS(t *testing.T) {
 		t.Errorf("second import: exit %d\n%s%s", code, out, stderr)
 	}
 
+	// `keys rotate` pre-publishes: the server publishes the key within
+	// store.poll_interval and keeps signing with the old one until key_prepublish.
 	code, out, stderr = runCmd("keys", "rotate", "--config", q.config)
-	if code != exitOK || strings.Count(out, "active") != 1 || strings.Count(out, "retired") != 1 {
+	rows := keyRows(t, out)
+	if code != exitOK || states(rows) != "active pending" {
 		t.Fatalf("keys rotate: exit %d\n%s%s", code, out, stderr)
 	}
-	old := kid(t, tok)
+	old, next := kid(t, tok), rows[1].kid
 	deadline := time.Now().Add(10 * time.Second)
-	for kid(t, q.stsToken(t, q.creds["shop-web/production"])) == old {
+	for !strings.Contains(q.jwks(t), next) {
 		if time.Now().After(deadline) {
-			t.Fatal("the server still signs with the old key 10s after `keys rotate`")
+			t.Fatal("the server does not publish the pre-published key 10s after `keys rotate`")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := kid(t, q.stsToken(t, q.creds["shop-web/production"])); got != old {
+		t.Errorf("the server signs with %s before key_prepublish has passed, want the old key %s", got, old)
+	}
+
+	// `keys rotate --now` is taken up at once.
+	code, out, stderr = runCmd("keys", "rotate", "--now", "--config", q.config)
+	if rows = keyRows(t, out); code != exitOK || states(rows) != "retired retired active" {
+		t.Fatalf("keys rotate --now: exit %d\n%s%s", code, out, stderr)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for kid(t, q.stsToken(t, q.creds["shop-web/production"])) != rows[2].kid {
+		if time.Now().After(deadline) {
+			t.Fatal("the server does not sign with the new key 10s after `keys rotate --now`")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -94,6 +115,21 @@ func TestQuickstartSTS(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, old) {
 		t.Errorf("keys list: exit %d\n%s", code, out)
 	}
+}
+
+// jwks is the quickstart STS's JWKS.
+func (q *quickstart) jwks(t *testing.T) string {
+	t.Helper()
+	res, err := http.Get("http://" + q.http + "/oauth2/jwks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("JWKS: %d %v", res.StatusCode, err)
+	}
+	return string(raw)
 }
 
 func TestStoreCommandErrors(t *testing.T) {
