@@ -112,7 +112,16 @@ type readiness struct {
 // details fetches the readiness details from the debug listener.
 func (h *harness) details(t *testing.T) readiness {
 	t.Helper()
-	res, err := http.Get("http://" + h.svc.DebugAddr() + service.DebugReadyPath)
+	var r readiness
+	r.code, r.raw = getJSON(t, "http://"+h.svc.DebugAddr()+service.DebugReadyPath, &r)
+	return r
+}
+
+// getJSON GETs url and decodes its JSON body into v; it returns the status and the
+// body as read.
+func getJSON(t *testing.T, url string, v any) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +130,10 @@ func (h *harness) details(t *testing.T) readiness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := readiness{code: res.StatusCode, raw: string(raw)}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("%s body %s: %v", service.DebugReadyPath, raw, err)
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("%s body %s: %v", url, raw, err)
 	}
-	return r
+	return res.StatusCode, string(raw)
 }
 
 // publicReadiness is the body of /readyz, which anyone who reaches the STS may read.
@@ -149,19 +157,8 @@ type publicReadiness struct {
 // readyz fetches /readyz from the HTTP listener.
 func (h *harness) readyz(t *testing.T) publicReadiness {
 	t.Helper()
-	res, err := http.Get("http://" + h.svc.HTTPAddr() + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := publicReadiness{code: res.StatusCode, raw: string(raw)}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("/readyz body %s: %v", raw, err)
-	}
+	var r publicReadiness
+	r.code, r.raw = getJSON(t, "http://"+h.svc.HTTPAddr()+"/readyz", &r)
 	return r
 }
 
